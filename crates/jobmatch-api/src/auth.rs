@@ -1,0 +1,212 @@
+//! API keys and the principal behind each request.
+//!
+//! A key is 256 random bits, shown to its owner once. The server keeps only the
+//! SHA-256 of it: keys carry full entropy, so a fast hash is enough, and a stolen
+//! database yields no usable key. Lookup is by hash, so no secret is ever compared
+//! byte by byte in variable time.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use chrono::{DateTime, Utc};
+use jobmatch_store::ApiKey;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Prefix of every key, so a leaked key is recognisable in a secret scanner.
+pub const KEY_PREFIX: &str = "jm_";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages keys; may do everything.
+    Admin,
+    /// Resource-centre counsellors: register and read returnee profiles.
+    Staff,
+    /// An employer's own system: its employer record and vacancies.
+    Employer,
+    /// Integrating systems: vacancies and reference data, never worker profiles.
+    Partner,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Staff => "staff",
+            Role::Employer => "employer",
+            Role::Partner => "partner",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        [Role::Admin, Role::Staff, Role::Employer, Role::Partner]
+            .into_iter()
+            .find(|role| role.code() == code)
+    }
+}
+
+/// Who is asking: the authenticated key.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub key_id: String,
+    pub role: Role,
+    /// Set for employer keys: the one employer they act for.
+    pub employer_id: Option<String>,
+}
+
+impl Principal {
+    /// Refuses the request unless the key has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "a key with role {} may not do this",
+                self.role.code()
+            )))
+        }
+    }
+
+    /// Employer keys may act only for their own employer; other roles for any.
+    pub fn require_employer_scope(&self, employer_id: &str) -> Result<(), ApiError> {
+        match (self.role, &self.employer_id) {
+            (Role::Employer, Some(own)) if own != employer_id => Err(ApiError::Forbidden(
+                "an employer key acts only for its own employer".to_string(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The source that scopes `external_id`: each key is its own source.
+    pub fn source(&self) -> &str {
+        &self.key_id
+    }
+}
+
+/// A freshly made key: the secret (to show once) and what is stored.
+pub struct NewKey {
+    pub secret: String,
+    pub record: ApiKey,
+}
+
+pub fn generate_key(
+    role: Role,
+    employer_id: Option<String>,
+    name: String,
+    expires_at: Option<DateTime<Utc>>,
+) -> NewKey {
+    let mut random = [0u8; 32];
+    rand::fill(&mut random);
+    let secret = format!("{KEY_PREFIX}{}", hex::encode(random));
+    let record = ApiKey {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        role: role.code().to_string(),
+        employer_id,
+        hash: hash_key(&secret),
+        created_at: Utc::now(),
+        expires_at,
+        revoked_at: None,
+    };
+    NewKey { secret, record }
+}
+
+pub fn hash_key(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Query parameters that would carry a key in a URL, where it ends up in logs
+/// and browser history.
+const KEY_QUERY_PARAMETERS: [&str; 5] = ["api_key", "apikey", "key", "access_token", "token"];
+
+async fn authenticate(request: HttpRequest) -> Result<Principal, ApiError> {
+    let state = request
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Unavailable("server state missing".to_string()))?
+        .clone();
+    let carries_key_in_query = request
+        .query_string()
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .any(|name| KEY_QUERY_PARAMETERS.contains(&name.to_ascii_lowercase().as_str()));
+    if carries_key_in_query {
+        return Err(ApiError::bad_request(
+            "query",
+            "API keys are accepted only in the Authorization header, never in the URL",
+        ));
+    }
+    let header_value = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("send an API key as `Authorization: Bearer <key>`".to_string())
+        })?;
+    let secret = header_value
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|token| token.starts_with(KEY_PREFIX) && token.len() < 200)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".to_string())
+        })?;
+    let key = state
+        .store
+        .api_key_by_hash(&hash_key(secret))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
+    if key.revoked_at.is_some() {
+        return Err(ApiError::Unauthorized(
+            "this API key has been revoked".to_string(),
+        ));
+    }
+    if key.expires_at.is_some_and(|expiry| expiry <= Utc::now()) {
+        return Err(ApiError::Unauthorized(
+            "this API key has expired".to_string(),
+        ));
+    }
+    let role = Role::from_code(&key.role)
+        .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
+    Ok(Principal {
+        key_id: key.id,
+        role,
+        employer_id: key.employer_id,
+    })
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(request.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_are_distinct_and_stored_only_as_their_hash() {
+        let first = generate_key(Role::Staff, None, "a".into(), None);
+        let second = generate_key(Role::Staff, None, "b".into(), None);
+        assert_ne!(first.secret, second.secret);
+        assert_eq!(first.secret.len(), KEY_PREFIX.len() + 64);
+        assert_eq!(first.record.hash, hash_key(&first.secret));
+        assert!(
+            !first
+                .record
+                .hash
+                .contains(&first.secret[KEY_PREFIX.len()..])
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! The jobmatch HTTP API.
+//!
+//! This crate is the only one that knows actix-web. It owns the routes, the
+//! extraction of requests (authentication, bodies that report every bad field,
+//! query strings), the single mapping from errors to `application/problem+json`,
+//! the OpenAPI document the routes generate, and server start-up and shutdown.
+//! Storage comes from `jobmatch-store`, the vocabulary from `jobmatch-domain`.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod params;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use server::{Application, StartError, api_document};

@@ -1,0 +1,37 @@
+//! Every route, registered through utoipa so that none can exist undocumented.
+
+pub mod employers;
+pub mod ops;
+pub mod reference;
+pub mod resource;
+pub mod vacancies;
+pub mod workers;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(reference::list_sectors)
+        .service(reference::list_provinces)
+        .service(reference::list_districts)
+        .service(reference::list_communes)
+        .service(reference::lookup_skills)
+        .service(reference::lookup_occupations)
+        .service(employers::create_employer)
+        .service(employers::list_employers)
+        .service(employers::get_employer)
+        .service(employers::update_employer)
+        .service(vacancies::create_vacancy)
+        .service(vacancies::list_vacancies)
+        .service(vacancies::get_vacancy)
+        .service(vacancies::update_vacancy)
+        .service(vacancies::close_vacancy)
+        .service(workers::create_worker)
+        .service(workers::list_workers)
+        .service(workers::get_worker)
+        .service(workers::update_worker)
+        .service(workers::delete_worker);
+}

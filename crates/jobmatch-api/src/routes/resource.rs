@@ -1,0 +1,225 @@
+//! What employers, vacancies and workers have in common: create (or update by
+//! `external_id`), read, merge-patch with optimistic concurrency, list.
+//!
+//! The stored body is always a document that passed validation as a whole; the
+//! server-owned fields (`id`, `version`, timestamps) live beside it, never in it.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use jobmatch_domain::Validate;
+use jobmatch_store::{Columns, Entity, ListFilter, NewRecord, Record, Store};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::body::{MAX_BODY_BYTES, parse_object, require_json_content_type, validated};
+use crate::error::ApiError;
+use crate::params::{Page, page_bounds, page_from};
+use crate::state::AppState;
+
+/// A resource type as the HTTP layer sees it.
+pub trait ResourceKind: Validate + Serialize + DeserializeOwned + ToSchema + Sized {
+    const ENTITY: Entity;
+    /// For messages: "employer", "vacancy", "worker".
+    const NAME: &'static str;
+    /// The columns the store can filter on, derived from the document.
+    fn columns(&self) -> Columns;
+    fn external_id(&self) -> Option<&str>;
+}
+
+/// The JSON a client sees: the server-owned fields, then the document's.
+pub fn representation(record: &Record) -> Value {
+    let mut object = Map::new();
+    object.insert("id".into(), Value::String(record.id.clone()));
+    object.insert("version".into(), Value::from(record.version));
+    object.insert(
+        "created_at".into(),
+        Value::String(timestamp(record.created_at)),
+    );
+    object.insert(
+        "updated_at".into(),
+        Value::String(timestamp(record.updated_at)),
+    );
+    if let Value::Object(fields) = &record.body {
+        for (name, value) in fields {
+            object.insert(name.clone(), value.clone());
+        }
+    }
+    Value::Object(object)
+}
+
+fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A response carrying a record, its version as a strong ETag.
+pub fn record_response(status: StatusCode, record: &Record) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", record.version)) {
+        response.insert_header((header::ETAG, etag));
+    }
+    response.json(representation(record))
+}
+
+/// Reads a JSON object body of at most [`MAX_BODY_BYTES`].
+pub async fn read_object(
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Map<String, Value>, ApiError> {
+    require_json_content_type(request)?;
+    let bytes = payload
+        .to_bytes_limited(MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        })?
+        .map_err(|error| ApiError::bad_request("body", format!("could not be read: {error}")))?;
+    parse_object(&bytes)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Ids are UUIDs; anything else cannot name a record.
+pub fn check_id(id: &str) -> Result<(), ApiError> {
+    match uuid::Uuid::parse_str(id) {
+        Ok(parsed) if parsed.to_string() == id => Ok(()),
+        _ => Err(ApiError::NotFound(format!("no record has the id {id:?}"))),
+    }
+}
+
+pub async fn fetch<R: ResourceKind>(state: &AppState, id: &str) -> Result<Record, ApiError> {
+    check_id(id)?;
+    state
+        .store
+        .get(R::ENTITY, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no {} has the id {id}", R::NAME)))
+}
+
+/// Stores a validated document. A document whose `external_id` this key has sent
+/// before replaces that record instead of duplicating it (200 rather than 201).
+pub async fn store_new<R: ResourceKind>(
+    state: &AppState,
+    principal: &Principal,
+    document: &R,
+) -> Result<(StatusCode, Record), ApiError> {
+    store_document(&state.store, principal.source(), document).await
+}
+
+/// Stores a validated document on behalf of `source` (the key that sent it); the
+/// demo loader and bulk importers use it too, so every way in behaves alike.
+pub async fn store_document<R: ResourceKind>(
+    store: &Store,
+    source: &str,
+    document: &R,
+) -> Result<(StatusCode, Record), ApiError> {
+    let body = serde_json::to_value(document).map_err(ApiError::internal)?;
+    let columns = document.columns();
+    if let Some(external_id) = document.external_id()
+        && let Some(existing) = store
+            .get_by_external_id(R::ENTITY, source, external_id)
+            .await?
+    {
+        let record = store
+            .update(R::ENTITY, &existing.id, None, &columns, &body)
+            .await?;
+        return Ok((StatusCode::OK, record));
+    }
+    let id = new_id();
+    let record = store
+        .insert(
+            R::ENTITY,
+            NewRecord {
+                id: &id,
+                source: Some(source),
+                external_id: document.external_id(),
+                columns: &columns,
+                body: &body,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, record))
+}
+
+/// The version a client expects, from `If-Match` (`"3"`, `W/"3"`, `3` or `*`).
+pub fn expected_version(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = request.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::bad_request(
+                "If-Match",
+                "must be the ETag of the resource, such as \"3\"",
+            )
+        })
+}
+
+/// Applies a JSON merge patch (RFC 7396) to the stored document and validates the
+/// result as a whole.
+pub async fn merge_patch<R: ResourceKind>(
+    state: &AppState,
+    request: &HttpRequest,
+    existing: &Record,
+    patch: Map<String, Value>,
+) -> Result<(R, Option<i64>), ApiError> {
+    let expected = expected_version(request)?;
+    if let Some(version) = expected
+        && version != existing.version
+    {
+        return Err(ApiError::PreconditionFailed {
+            current: existing.version,
+        });
+    }
+    let mut merged = existing.body.clone();
+    json_patch::merge(&mut merged, &Value::Object(patch));
+    let Value::Object(object) = merged else {
+        return Err(ApiError::bad_request("body", "must be a JSON object"));
+    };
+    let document: R = validated(object, state.reference)?;
+    Ok((document, Some(expected.unwrap_or(existing.version))))
+}
+
+pub async fn save_patch<R: ResourceKind>(
+    state: &AppState,
+    id: &str,
+    expected_version: Option<i64>,
+    document: &R,
+) -> Result<Record, ApiError> {
+    let body = serde_json::to_value(document).map_err(ApiError::internal)?;
+    Ok(state
+        .store
+        .update(R::ENTITY, id, expected_version, &document.columns(), &body)
+        .await?)
+}
+
+pub async fn list<R: ResourceKind>(
+    state: &AppState,
+    columns: Columns,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<Page<Value>, ApiError> {
+    let (limit, after_id) = page_bounds(limit, cursor)?;
+    let filter = ListFilter {
+        columns,
+        after_id,
+        limit: limit + 1,
+    };
+    let records = state.store.list(R::ENTITY, &filter).await?;
+    let items = records.iter().map(representation).collect();
+    Ok(page_from(items, limit, |item: &Value| {
+        item["id"].as_str().unwrap_or_default().to_string()
+    }))
+}

@@ -1,0 +1,192 @@
+//! `spawn_app()`: a real server on a free port with its own database and a key
+//! for every role.
+
+use jobmatch_api::Application;
+use jobmatch_api::auth::{Role, generate_key};
+use jobmatch_store::Store;
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub client: Client,
+    pub admin_key: String,
+    pub staff_key: String,
+    pub partner_key: String,
+    // Keeps the database directory alive for the test's duration.
+    _data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite:{}", data_dir.path().join("test.db").display());
+    let store = Store::connect(&url).await.expect("fresh SQLite store");
+    let mut keys = Vec::new();
+    for role in [Role::Admin, Role::Staff, Role::Partner] {
+        let key = generate_key(role, None, format!("test {}", role.code()), None);
+        store.insert_api_key(&key.record).await.expect("key stored");
+        keys.push(key.secret);
+    }
+    let application = Application::build("127.0.0.1:0", store.clone()).expect("server binds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run());
+    TestApp {
+        address,
+        store,
+        client: Client::new(),
+        partner_key: keys.pop().expect("three keys"),
+        staff_key: keys.pop().expect("three keys"),
+        admin_key: keys.pop().expect("three keys"),
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    pub fn request(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.address, path))
+            .bearer_auth(key)
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Response {
+        self.request(Method::GET, path, key)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        key: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Response {
+        let mut request = self
+            .request(Method::PATCH, path, key)
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string());
+        if let Some(etag) = if_match {
+            request = request.header("if-match", etag);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// An employer key bound to `employer_id`.
+    pub async fn employer_key(&self, employer_id: &str) -> String {
+        let key = generate_key(
+            Role::Employer,
+            Some(employer_id.to_string()),
+            "test employer".into(),
+            None,
+        );
+        self.store
+            .insert_api_key(&key.record)
+            .await
+            .expect("key stored");
+        key.secret
+    }
+
+    pub async fn create_employer(&self) -> Value {
+        let response = self
+            .post("/v1/employers", &self.staff_key, &employer_body())
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json().await.expect("json")
+    }
+}
+
+pub fn employer_body() -> Value {
+    json!({
+        "name": "Angkor Garment Co., Ltd.",
+        "sector": "garment",
+        "province_code": "12",
+        "contact_name": "Sok Dara",
+        "contact_phone": "012 345 678"
+    })
+}
+
+/// A skill id that exists in the embedded ESCO subset.
+pub fn some_skill_id() -> String {
+    jobmatch_domain::Reference::embedded().taxonomy.skills()[0]
+        .id
+        .clone()
+}
+
+pub fn vacancy_body(employer_id: &str) -> Value {
+    json!({
+        "employer_id": employer_id,
+        "title": "Sewing machine operator / ប្រតិបត្តិករម៉ាស៊ីនដេរ",
+        "sector": "garment",
+        "province_code": "12",
+        "positions": 20,
+        "wage_min_usd": 210,
+        "wage_max_usd": 260,
+        "required_skills": [{"skill": some_skill_id(), "min_level": 2}],
+        "benefits": ["meals", "transport"]
+    })
+}
+
+pub fn worker_body() -> Value {
+    json!({
+        "full_name": "សុខ ចាន់ធី",
+        "sex": "female",
+        "date_of_birth": "1995-04-12",
+        "phone": "012 345 678",
+        "province_code": "22",
+        "returned_from": {"country": "TH", "province_code": "27", "returned_on": "2025-07-20"},
+        "skills": [{"skill": some_skill_id(), "level": 3, "years": 4, "certified": true}],
+        "preferred_sectors": ["garment"],
+        "max_travel_km": 40,
+        "willing_to_relocate": true,
+        "expected_wage_usd": 230,
+        "consent": {"share_with_employers": false}
+    })
+}
+
+/// Asserts a problem+json answer with `status` and returns the document.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|value| value.to_str().unwrap_or("").to_string());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/problem+json"),
+        "content type"
+    );
+    let problem: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(problem["status"], status, "status field of {problem}");
+    assert!(
+        problem["type"]
+            .as_str()
+            .is_some_and(|kind| !kind.is_empty()),
+        "type of {problem}"
+    );
+    problem
+}
+
+/// The fields named in a problem's `errors`, sorted.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    let mut fields: Vec<String> = problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|error| error["field"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}

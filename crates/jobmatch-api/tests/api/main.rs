@@ -1,0 +1,8 @@
+//! API tests: each test drives a real server on port 0 with a fresh SQLite
+//! database. One test binary, so the crate links once.
+
+mod helpers;
+
+mod errors;
+mod openapi;
+mod resources;

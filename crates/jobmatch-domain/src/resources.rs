@@ -1,0 +1,526 @@
+//! The documents clients send: employers, vacancies and returnee profiles.
+//!
+//! Each input type is exactly the JSON body of a create request (unknown fields are
+//! refused). After [`Validate::validate`] succeeds it is the canonical stored
+//! document: a `PATCH` is merged into it and the result is validated again as a
+//! whole, so a record can never drift into a state that a create would refuse.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::validation::{Checker, FieldError, Validate};
+use crate::{Reference, Sector};
+
+/// Upper bounds on what one document may carry; they keep a single request from
+/// costing more than any honest client needs.
+pub mod limits {
+    pub const NAME_CHARS: usize = 200;
+    pub const TITLE_CHARS: usize = 200;
+    pub const DESCRIPTION_CHARS: usize = 10_000;
+    pub const EXTERNAL_ID_CHARS: usize = 100;
+    pub const SKILLS: usize = 100;
+    pub const EXPERIENCE_ENTRIES: usize = 30;
+    pub const BENEFITS: usize = 16;
+    pub const MAX_POSITIONS: u32 = 100_000;
+    pub const MAX_TRAVEL_KM: f64 = 2_000.0;
+    pub const MAX_YEARS: f64 = 60.0;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Angkor Garment Co., Ltd.",
+    "sector": "garment",
+    "province_code": "12",
+    "district_code": "1204",
+    "contact_name": "Sok Dara",
+    "contact_phone": "012 345 678",
+    "external_id": "NEA-EMP-00042"
+}))]
+pub struct EmployerInput {
+    /// Registered business name, in Khmer or Latin script.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    pub sector: Sector,
+    /// NCDD province code where the employer is based.
+    #[schema(pattern = "^[0-9]{2}$", example = "12")]
+    pub province_code: String,
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}$", example = "1204")]
+    pub district_code: Option<String>,
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$", example = "120401")]
+    pub commune_code: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub contact_name: Option<String>,
+    /// Stored in E.164; numbers without a country code are read as Cambodian.
+    #[serde(default)]
+    #[schema(max_length = 40, example = "+85512345678")]
+    pub contact_phone: Option<String>,
+    /// The employer's id in the sending system; unique per API key.
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub external_id: Option<String>,
+}
+
+impl Validate for EmployerInput {
+    fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>) {
+        let mut check = Checker::new(errors);
+        check.text("name", &mut self.name, 1, limits::NAME_CHARS);
+        check.place(
+            reference,
+            "",
+            &self.province_code,
+            self.district_code.as_deref(),
+            self.commune_code.as_deref(),
+        );
+        check.optional_text("contact_name", &mut self.contact_name, limits::NAME_CHARS);
+        check.phone("contact_phone", &mut self.contact_phone);
+        check.optional_text(
+            "external_id",
+            &mut self.external_id,
+            limits::EXTERNAL_ID_CHARS,
+        );
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VacancyStatus {
+    #[default]
+    Open,
+    Filled,
+    Closed,
+}
+
+impl VacancyStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            VacancyStatus::Open => "open",
+            VacancyStatus::Filled => "filled",
+            VacancyStatus::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Benefit {
+    Accommodation,
+    Transport,
+    Meals,
+    HealthInsurance,
+    /// Registration with the National Social Security Fund.
+    SocialSecurity,
+    Childcare,
+    Training,
+    OvertimePay,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RequiredSkill {
+    /// ESCO skill id (the UUID, or the full concept URI).
+    #[schema(example = "e5f4a1a4-4a4f-4a5e-b1e8-5b0a5f1e8f5a")]
+    pub skill: String,
+    /// 1 basic, 2 competent, 3 experienced, 4 expert.
+    #[schema(minimum = 1, maximum = 4)]
+    pub min_level: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PreferredSkill {
+    pub skill: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VacancyInput {
+    pub employer_id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Sewing machine operators (20 positions)"
+    )]
+    pub title: String,
+    #[serde(default)]
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    pub sector: Sector,
+    /// ESCO occupation id.
+    #[serde(default)]
+    pub occupation: Option<String>,
+    #[schema(pattern = "^[0-9]{2}$", example = "12")]
+    pub province_code: String,
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub district_code: Option<String>,
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub commune_code: Option<String>,
+    #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 100000, default = 1)]
+    pub positions: u32,
+    /// Monthly, in US dollars.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100000)]
+    pub wage_min_usd: Option<f64>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100000)]
+    pub wage_max_usd: Option<f64>,
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub required_skills: Vec<RequiredSkill>,
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub preferred_skills: Vec<PreferredSkill>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 60)]
+    pub min_experience_years: Option<f64>,
+    /// Minimum age in years; hazardous work (construction) needs at least 18.
+    #[serde(default)]
+    #[schema(minimum = 15, maximum = 70)]
+    pub min_age: Option<u8>,
+    #[serde(default)]
+    #[schema(max_items = 16)]
+    pub benefits: Vec<Benefit>,
+    #[serde(default)]
+    pub starts_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub closes_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub status: VacancyStatus,
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub external_id: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Cambodian labour law's general minimum working age.
+pub const MIN_WORKING_AGE: u8 = 15;
+/// Minimum age for hazardous work.
+pub const MIN_HAZARDOUS_WORK_AGE: u8 = 18;
+
+impl Validate for VacancyInput {
+    fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>) {
+        let mut check = Checker::new(errors);
+        check.text("employer_id", &mut self.employer_id, 1, 64);
+        check.text("title", &mut self.title, 1, limits::TITLE_CHARS);
+        check.optional_text(
+            "description",
+            &mut self.description,
+            limits::DESCRIPTION_CHARS,
+        );
+        if let Some(occupation) = &mut self.occupation {
+            check.occupation(reference, "occupation", occupation);
+        }
+        check.place(
+            reference,
+            "",
+            &self.province_code,
+            self.district_code.as_deref(),
+            self.commune_code.as_deref(),
+        );
+        if self.positions < 1 || self.positions > limits::MAX_POSITIONS {
+            check.fail(
+                "positions",
+                format!("must be between 1 and {}", limits::MAX_POSITIONS),
+            );
+        }
+        let wages_valid = check.wage("wage_min_usd", self.wage_min_usd)
+            & check.wage("wage_max_usd", self.wage_max_usd);
+        if let (true, Some(min), Some(max)) = (wages_valid, self.wage_min_usd, self.wage_max_usd)
+            && min > max
+        {
+            check.fail("wage_min_usd", "must not be greater than wage_max_usd");
+        }
+        if check.max_items("required_skills", &self.required_skills, limits::SKILLS) {
+            let mut seen = std::collections::HashSet::new();
+            for (index, required) in self.required_skills.iter_mut().enumerate() {
+                let field = format!("required_skills[{index}]");
+                if check.skill(reference, &format!("{field}.skill"), &mut required.skill)
+                    && !seen.insert(required.skill.clone())
+                {
+                    check.fail(format!("{field}.skill"), "is listed twice");
+                }
+                if !(1..=4).contains(&required.min_level) {
+                    check.fail(format!("{field}.min_level"), "must be between 1 and 4");
+                }
+            }
+        }
+        if check.max_items("preferred_skills", &self.preferred_skills, limits::SKILLS) {
+            for (index, preferred) in self.preferred_skills.iter_mut().enumerate() {
+                check.skill(
+                    reference,
+                    &format!("preferred_skills[{index}].skill"),
+                    &mut preferred.skill,
+                );
+            }
+        }
+        if let Some(years) = self.min_experience_years {
+            check.number_in("min_experience_years", years, 0.0, limits::MAX_YEARS);
+        }
+        if let Some(age) = self.min_age {
+            let floor = if self.sector.is_hazardous() {
+                MIN_HAZARDOUS_WORK_AGE
+            } else {
+                MIN_WORKING_AGE
+            };
+            if age < floor || age > 70 {
+                let reason = if self.sector.is_hazardous() {
+                    " (hazardous work)"
+                } else {
+                    ""
+                };
+                check.fail("min_age", format!("must be between {floor}{reason} and 70"));
+            }
+        }
+        check.max_items("benefits", &self.benefits, limits::BENEFITS);
+        check.date("starts_on", self.starts_on, 5);
+        check.date("closes_on", self.closes_on, 5);
+        check.optional_text(
+            "external_id",
+            &mut self.external_id,
+            limits::EXTERNAL_ID_CHARS,
+        );
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerStatus {
+    #[default]
+    Seeking,
+    Placed,
+    Inactive,
+}
+
+impl WorkerStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            WorkerStatus::Seeking => "seeking",
+            WorkerStatus::Placed => "placed",
+            WorkerStatus::Inactive => "inactive",
+        }
+    }
+}
+
+/// Where and when a returnee worked abroad last.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnedFrom {
+    /// ISO 3166-1 alpha-2 country code.
+    #[schema(pattern = "^[A-Z]{2}$", example = "TH")]
+    pub country: String,
+    /// Province code of that country; for Thailand the 2-digit DOPA code.
+    #[serde(default)]
+    #[schema(example = "27")]
+    pub province_code: Option<String>,
+    #[serde(default)]
+    pub returned_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Experience {
+    /// ESCO occupation id.
+    pub occupation: String,
+    #[schema(minimum = 0, maximum = 60)]
+    pub years: f64,
+    /// ISO 3166-1 alpha-2 code of the country where the work was done.
+    #[serde(default)]
+    #[schema(pattern = "^[A-Z]{2}$", example = "TH")]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSkill {
+    /// ESCO skill id.
+    pub skill: String,
+    /// 1 basic, 2 competent, 3 experienced, 4 expert.
+    #[schema(minimum = 1, maximum = 4)]
+    pub level: u8,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 60)]
+    pub years: Option<f64>,
+    /// Recognised through recognition of prior learning (RPL) or a certificate.
+    #[serde(default)]
+    pub certified: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Consent {
+    /// Whether the person agreed that employers may see their name and contact details.
+    pub share_with_employers: bool,
+    /// When consent was recorded; the server fills in the time of the request when absent.
+    #[serde(default)]
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerInput {
+    #[schema(min_length = 1, max_length = 200, example = "សុខ ចាន់ធី")]
+    pub full_name: String,
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    #[serde(default)]
+    pub date_of_birth: Option<NaiveDate>,
+    /// Stored in E.164; numbers without a country code are read as Cambodian.
+    #[serde(default)]
+    #[schema(max_length = 40, example = "012 345 678")]
+    pub phone: Option<String>,
+    #[schema(pattern = "^[0-9]{2}$", example = "22")]
+    pub province_code: String,
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub district_code: Option<String>,
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub commune_code: Option<String>,
+    #[serde(default)]
+    pub returned_from: Option<ReturnedFrom>,
+    #[serde(default)]
+    #[schema(max_items = 30)]
+    pub experience: Vec<Experience>,
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub skills: Vec<WorkerSkill>,
+    #[serde(default)]
+    #[schema(max_items = 9)]
+    pub preferred_sectors: Vec<Sector>,
+    /// How far from home, in kilometres, the person can travel to work without moving.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 2000)]
+    pub max_travel_km: Option<f64>,
+    #[serde(default)]
+    pub willing_to_relocate: bool,
+    /// Monthly, in US dollars.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100000)]
+    pub expected_wage_usd: Option<f64>,
+    #[serde(default)]
+    pub available_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub consent: Option<Consent>,
+    #[serde(default)]
+    pub status: WorkerStatus,
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub external_id: Option<String>,
+}
+
+impl Validate for WorkerInput {
+    fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>) {
+        let mut check = Checker::new(errors);
+        check.text("full_name", &mut self.full_name, 1, limits::NAME_CHARS);
+        if let Some(birth) = self.date_of_birth {
+            let today = Utc::now().date_naive();
+            let age = today.years_since(birth).unwrap_or(0);
+            if birth > today || !(14..=100).contains(&age) {
+                check.fail("date_of_birth", "must give an age between 14 and 100 years");
+            }
+        }
+        check.phone("phone", &mut self.phone);
+        check.place(
+            reference,
+            "",
+            &self.province_code,
+            self.district_code.as_deref(),
+            self.commune_code.as_deref(),
+        );
+        if let Some(returned) = &mut self.returned_from {
+            check.text("returned_from.country", &mut returned.country, 2, 2);
+            if !returned.country.chars().all(|c| c.is_ascii_uppercase()) {
+                check.fail(
+                    "returned_from.country",
+                    "must be an ISO 3166-1 alpha-2 code such as TH",
+                );
+            }
+            if let Some(province) = &returned.province_code
+                && returned.country == "TH"
+                && reference.gazetteer.thai_province(province).is_none()
+            {
+                check.fail("returned_from.province_code", "is not a Thai province code");
+            }
+            check.date("returned_from.returned_on", returned.returned_on, 0);
+        }
+        if check.max_items("experience", &self.experience, limits::EXPERIENCE_ENTRIES) {
+            for (index, entry) in self.experience.iter_mut().enumerate() {
+                check.occupation(
+                    reference,
+                    &format!("experience[{index}].occupation"),
+                    &mut entry.occupation,
+                );
+                check.number_in(
+                    &format!("experience[{index}].years"),
+                    entry.years,
+                    0.0,
+                    limits::MAX_YEARS,
+                );
+                if let Some(country) = &entry.country
+                    && (country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()))
+                {
+                    check.fail(
+                        format!("experience[{index}].country"),
+                        "must be an ISO 3166-1 alpha-2 code such as TH",
+                    );
+                }
+            }
+        }
+        if check.max_items("skills", &self.skills, limits::SKILLS) {
+            let mut seen = std::collections::HashSet::new();
+            for (index, skill) in self.skills.iter_mut().enumerate() {
+                let field = format!("skills[{index}]");
+                if check.skill(reference, &format!("{field}.skill"), &mut skill.skill)
+                    && !seen.insert(skill.skill.clone())
+                {
+                    check.fail(format!("{field}.skill"), "is listed twice");
+                }
+                if !(1..=4).contains(&skill.level) {
+                    check.fail(format!("{field}.level"), "must be between 1 and 4");
+                }
+                if let Some(years) = skill.years {
+                    check.number_in(&format!("{field}.years"), years, 0.0, limits::MAX_YEARS);
+                }
+            }
+        }
+        let mut sectors_seen = std::collections::HashSet::new();
+        for (index, sector) in self.preferred_sectors.iter().enumerate() {
+            if !sectors_seen.insert(*sector) {
+                check.fail(format!("preferred_sectors[{index}]"), "is listed twice");
+            }
+        }
+        if let Some(km) = self.max_travel_km {
+            check.number_in("max_travel_km", km, 0.0, limits::MAX_TRAVEL_KM);
+        }
+        check.wage("expected_wage_usd", self.expected_wage_usd);
+        check.date("available_from", self.available_from, 5);
+        if let Some(consent) = &mut self.consent
+            && consent.recorded_at.is_none()
+        {
+            consent.recorded_at = Some(Utc::now());
+        }
+        check.optional_text(
+            "external_id",
+            &mut self.external_id,
+            limits::EXTERNAL_ID_CHARS,
+        );
+    }
+}

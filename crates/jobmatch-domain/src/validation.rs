@@ -1,0 +1,243 @@
+//! Field-level validation shared by every resource.
+//!
+//! A resource document arrives as JSON, is deserialised into its input type (which
+//! settles types and unknown fields), and is then checked against the rules that a
+//! type cannot express: codes that must exist in the reference data, ranges, and
+//! relations between fields. Every rule that fails adds one [`FieldError`], so a
+//! client learns about every bad field in one round trip.
+
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::Reference;
+
+/// One invalid field: `field` is a JSON path such as `skills[2].level`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    #[schema(example = "wage_min_usd")]
+    pub field: String,
+    #[schema(example = "must not be greater than wage_max_usd")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks and normalises a resource in place (phone numbers to E.164, ESCO URIs to
+/// bare ids), appending one error per bad field.
+pub trait Validate {
+    fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>);
+}
+
+/// Collects errors with the field names written once.
+pub struct Checker<'e> {
+    errors: &'e mut Vec<FieldError>,
+}
+
+/// The earliest date accepted anywhere: older dates are typing mistakes.
+pub const EARLIEST_PLAUSIBLE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(date) => date,
+    None => panic!("valid constant date"),
+};
+
+/// Monthly wages above this are typing mistakes (Cambodia's garment minimum wage is
+/// about 200 USD a month).
+pub const MAX_MONTHLY_WAGE_USD: f64 = 100_000.0;
+
+impl<'e> Checker<'e> {
+    pub fn new(errors: &'e mut Vec<FieldError>) -> Checker<'e> {
+        Checker { errors }
+    }
+
+    pub fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// Trims the text and checks its length in characters (not bytes: Khmer takes
+    /// three bytes a character).
+    pub fn text(&mut self, field: &str, value: &mut String, min_chars: usize, max_chars: usize) {
+        let trimmed = value.trim();
+        if trimmed.len() != value.len() {
+            *value = trimmed.to_string();
+        }
+        let chars = value.chars().count();
+        if chars < min_chars {
+            self.fail(
+                field,
+                if min_chars == 1 {
+                    "must not be empty".to_string()
+                } else {
+                    format!("must be at least {min_chars} characters")
+                },
+            );
+        } else if chars > max_chars {
+            self.fail(field, format!("must be at most {max_chars} characters"));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            self.fail(field, "must not contain control characters");
+        }
+    }
+
+    pub fn optional_text(&mut self, field: &str, value: &mut Option<String>, max_chars: usize) {
+        if let Some(text) = value {
+            self.text(field, text, 1, max_chars);
+        }
+    }
+
+    pub fn number_in(&mut self, field: &str, value: f64, min: f64, max: f64) -> bool {
+        if !value.is_finite() || value < min || value > max {
+            self.fail(field, format!("must be between {min} and {max}"));
+            return false;
+        }
+        true
+    }
+
+    pub fn wage(&mut self, field: &str, value: Option<f64>) -> bool {
+        match value {
+            Some(wage) => self.number_in(field, wage, 0.0, MAX_MONTHLY_WAGE_USD),
+            None => true,
+        }
+    }
+
+    /// Dates between 1900 and `years_ahead` years from today.
+    pub fn date(&mut self, field: &str, value: Option<NaiveDate>, years_ahead: i32) {
+        let Some(date) = value else { return };
+        let today = Utc::now().date_naive();
+        let latest = today.with_year_saturating(today.year_ce().1 as i32 + years_ahead);
+        if date < EARLIEST_PLAUSIBLE_DATE || date > latest {
+            self.fail(
+                field,
+                format!("must be a plausible date between {EARLIEST_PLAUSIBLE_DATE} and {latest}"),
+            );
+        }
+    }
+
+    pub fn max_items<T>(&mut self, field: &str, items: &[T], max: usize) -> bool {
+        if items.len() > max {
+            self.fail(field, format!("must have at most {max} items"));
+            return false;
+        }
+        true
+    }
+
+    /// Checks a province, and the district and commune within it when given.
+    pub fn place(
+        &mut self,
+        reference: &Reference,
+        prefix: &str,
+        province_code: &str,
+        district_code: Option<&str>,
+        commune_code: Option<&str>,
+    ) {
+        let gazetteer = &reference.gazetteer;
+        if gazetteer.province(province_code).is_none() {
+            self.fail(
+                format!("{prefix}province_code"),
+                "is not a province code of the NCDD gazetteer (\"01\" to \"25\")",
+            );
+            return;
+        }
+        if let Some(code) = district_code {
+            match gazetteer.district(code) {
+                None => self.fail(
+                    format!("{prefix}district_code"),
+                    "is not a district code of the NCDD gazetteer",
+                ),
+                Some(district) if district.province_code != province_code => self.fail(
+                    format!("{prefix}district_code"),
+                    format!("is not in province {province_code}"),
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(code) = commune_code {
+            match gazetteer.commune(code) {
+                None => self.fail(
+                    format!("{prefix}commune_code"),
+                    "is not a commune code of the NCDD gazetteer",
+                ),
+                Some(commune) if commune.province_code != province_code => self.fail(
+                    format!("{prefix}commune_code"),
+                    format!("is not in province {province_code}"),
+                ),
+                Some(commune)
+                    if district_code.is_some_and(|district| district != commune.district_code) =>
+                {
+                    self.fail(
+                        format!("{prefix}commune_code"),
+                        "is not in the given district",
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Replaces an ESCO skill URI by its bare id; fails when the skill is unknown.
+    pub fn skill(&mut self, reference: &Reference, field: &str, skill: &mut String) -> bool {
+        match reference.taxonomy.skill_id(skill) {
+            Some(id) => {
+                *skill = reference.taxonomy.skill(id).id.clone();
+                true
+            }
+            None => {
+                self.fail(field, "is not an ESCO skill id (see GET /v1/skills)");
+                false
+            }
+        }
+    }
+
+    pub fn occupation(
+        &mut self,
+        reference: &Reference,
+        field: &str,
+        occupation: &mut String,
+    ) -> bool {
+        match reference.taxonomy.occupation_id(occupation) {
+            Some(id) => {
+                *occupation = reference.taxonomy.occupation(id).id.clone();
+                true
+            }
+            None => {
+                self.fail(
+                    field,
+                    "is not an ESCO occupation id (see GET /v1/occupations)",
+                );
+                false
+            }
+        }
+    }
+
+    pub fn phone(&mut self, field: &str, phone: &mut Option<String>) {
+        let Some(number) = phone else { return };
+        match crate::phone::normalize_phone(number) {
+            Ok(normalised) => *number = normalised,
+            Err(error) => self.fail(field, error.to_string()),
+        }
+    }
+}
+
+use chrono::Datelike;
+
+trait SaturatingYear {
+    fn with_year_saturating(self, year: i32) -> NaiveDate;
+}
+
+impl SaturatingYear for NaiveDate {
+    fn with_year_saturating(self, year: i32) -> NaiveDate {
+        // 29 February has no counterpart in most years: fall back to the 28th.
+        self.with_year(year)
+            .or_else(|| NaiveDate::from_ymd_opt(year, self.month(), 28))
+            .unwrap_or(self)
+    }
+}

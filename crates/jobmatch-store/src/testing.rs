@@ -1,0 +1,88 @@
+//! Scratch PostgreSQL schemas for tests that need a real PostgreSQL server, in
+//! this crate and in the crates above it (which must not speak SQL themselves).
+
+use std::io::Write;
+
+use sqlx::{AssertSqlSafe, Connection, Executor};
+
+/// The variable naming the PostgreSQL server tests may use, e.g.
+/// `postgres://postgres@127.0.0.1:5432/test`.
+pub const POSTGRES_URL_VAR: &str = "JOBMATCH_TEST_POSTGRES_URL";
+
+/// A fresh, empty schema in the test database; its URL points `search_path` at it.
+pub struct ScratchPostgres {
+    admin_url: String,
+    schema: String,
+    url: String,
+}
+
+/// Tells the person running the tests that a PostgreSQL case did not run. Written
+/// straight to stderr, past the test harness's output capture, so it is seen.
+pub fn report_skipped(what: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "PostgreSQL {what} skipped: {POSTGRES_URL_VAR} is not set"
+    );
+}
+
+impl ScratchPostgres {
+    /// `None` when `JOBMATCH_TEST_POSTGRES_URL` is unset; panics when it is set but
+    /// the server cannot be reached, since a test run that asked for PostgreSQL
+    /// must not pass without it.
+    pub async fn from_env() -> Option<ScratchPostgres> {
+        let admin_url = std::env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|url| !url.trim().is_empty())?;
+        let schema = format!("jobmatch_test_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {error}")
+            });
+        connection
+            .execute(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .await
+            .expect("create the scratch schema");
+        let _ = connection.close().await;
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{separator}options[search_path]={schema}");
+        Some(ScratchPostgres {
+            admin_url,
+            schema,
+            url,
+        })
+    }
+
+    /// A database URL whose connections work inside the scratch schema.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn drop_schema(&self) {
+        match sqlx::PgConnection::connect(&self.admin_url).await {
+            Ok(mut connection) => {
+                if let Err(error) = connection
+                    .execute(AssertSqlSafe(format!(
+                        "DROP SCHEMA {} CASCADE",
+                        self.schema
+                    )))
+                    .await
+                {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "could not drop scratch schema {}: {error}",
+                        self.schema
+                    );
+                }
+                let _ = connection.close().await;
+            }
+            Err(error) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "could not drop scratch schema {}: {error}",
+                    self.schema
+                );
+            }
+        }
+    }
+}

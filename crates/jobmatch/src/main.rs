@@ -1,0 +1,253 @@
+//! The `jobmatch` command: the server, key management and the OpenAPI document.
+
+mod demo;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use jobmatch_api::auth::{Role, generate_key};
+use jobmatch_store::Store;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "jobmatch",
+    version,
+    about = "Job matching for Cambodian returnee migrant workers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives; shared by every command that opens the database.
+#[derive(clap::Args, Clone)]
+struct StorageArgs {
+    /// Directory for the embedded SQLite database (used when no database URL is given).
+    #[arg(long, env = "JOBMATCH_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL, or `sqlite:PATH`; defaults to SQLite under the data directory.
+    #[arg(long, env = "JOBMATCH_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl StorageArgs {
+    fn url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("sqlite:{}", self.data_dir.join("jobmatch.db").display()),
+        }
+    }
+
+    async fn open(&self) -> anyhow::Result<Store> {
+        let url = self.url();
+        Store::connect(&url)
+            .await
+            .with_context(|| format!("could not open the database ({})", redact(&url)))
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        /// Address and port to listen on.
+        #[arg(long, env = "JOBMATCH_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Load a demonstration data set into an empty database and print a key to try it with.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; prints the key alone on the last line (it is shown only once).
+    Create {
+        /// admin, staff, employer or partner.
+        #[arg(long)]
+        role: String,
+        /// The employer an employer key acts for.
+        #[arg(long)]
+        employer: Option<String>,
+        /// Who the key is for, e.g. "Pursat MWRC counter 2".
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Days until the key expires; never when absent.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key at once.
+    Revoke { id: String },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("JOBMATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Openapi => {
+            let document = jobmatch_api::api_document();
+            println!("{}", document.to_pretty_json()?);
+            Ok(())
+        }
+        Command::Keys { command, storage } => runtime.block_on(keys(command, storage)),
+        Command::Serve {
+            bind,
+            storage,
+            demo,
+        } => runtime.block_on(serve(bind, storage, demo)),
+    }
+}
+
+async fn serve(bind: String, storage: StorageArgs, demo: bool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    if storage.database_url.is_none() {
+        std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+            format!(
+                "could not create the data directory {}",
+                storage.data_dir.display()
+            )
+        })?;
+    }
+    let store = storage.open().await?;
+    let reference = jobmatch_domain::Reference::embedded();
+    tracing::info!(
+        skills = reference.taxonomy.skills().len(),
+        occupations = reference.taxonomy.occupations().len(),
+        provinces = reference.gazetteer.provinces().len(),
+        "reference data loaded"
+    );
+    let demo_key = if demo {
+        Some(demo::load(&store).await?)
+    } else {
+        None
+    };
+    let application = jobmatch_api::Application::build(&bind, store)?;
+    let address = format!("http://{}", display_address(&bind, application.port()));
+    tracing::info!(%address, backend = "ready", elapsed_ms = started.elapsed().as_millis() as u64, "jobmatch is listening");
+    println!("jobmatch is listening on {address}");
+    println!("API documentation: {address}/docs/");
+    if let Some(key) = demo_key {
+        println!("Try it with this staff key (demo data only):");
+        println!("  curl -H 'Authorization: Bearer {key}' {address}/v1/vacancies?limit=3");
+    }
+    application.run().await?;
+    Ok(())
+}
+
+fn display_address(bind: &str, port: u16) -> String {
+    let host = bind
+        .rsplit_once(':')
+        .map(|(host, _)| host)
+        .unwrap_or("127.0.0.1");
+    let host = if host == "0.0.0.0" || host.is_empty() {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    format!("{host}:{port}")
+}
+
+async fn keys(command: KeysCommand, storage: StorageArgs) -> anyhow::Result<()> {
+    let store = storage.open().await?;
+    match command {
+        KeysCommand::Create {
+            role,
+            employer,
+            name,
+            expires_in_days,
+        } => {
+            let Some(role) = Role::from_code(&role) else {
+                bail!("--role must be one of admin, staff, employer, partner");
+            };
+            match (role, &employer) {
+                (Role::Employer, None) => bail!("an employer key needs --employer ID"),
+                (Role::Employer, Some(id)) => {
+                    if store
+                        .get(jobmatch_store::Entity::Employer, id)
+                        .await?
+                        .is_none()
+                    {
+                        bail!("no employer has the id {id}");
+                    }
+                }
+                (_, Some(_)) => bail!("--employer goes only with --role employer"),
+                (_, None) => {}
+            }
+            let expires_at = expires_in_days
+                .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let key = generate_key(role, employer, name, expires_at);
+            store.insert_api_key(&key.record).await?;
+            eprintln!(
+                "created {} key {}; it is shown once:",
+                role.code(),
+                key.record.id
+            );
+            println!("{}", key.secret);
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<36}  {:<8}  {:<36}  {:<20}  {:<20}  name",
+                "id", "role", "employer", "created", "state"
+            );
+            for key in store.list_api_keys().await? {
+                let state = match (key.revoked_at, key.expires_at) {
+                    (Some(at), _) => format!("revoked {}", at.format("%Y-%m-%d")),
+                    (None, Some(at)) if at <= chrono::Utc::now() => {
+                        format!("expired {}", at.format("%Y-%m-%d"))
+                    }
+                    (None, Some(at)) => format!("expires {}", at.format("%Y-%m-%d")),
+                    (None, None) => "active".to_string(),
+                };
+                println!(
+                    "{:<36}  {:<8}  {:<36}  {:<20}  {:<20}  {}",
+                    key.id,
+                    key.role,
+                    key.employer_id.as_deref().unwrap_or("-"),
+                    key.created_at.format("%Y-%m-%d %H:%M"),
+                    state,
+                    key.name
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if !store.revoke_api_key(&id).await? {
+                bail!("no key has the id {id}");
+            }
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
