@@ -998,6 +998,8 @@ struct Job {
     skilled: bool,
 }
 
+/// One row of [`JOBS`]; positional so that the table reads as a table.
+#[allow(clippy::too_many_arguments)]
 const fn job_row(
     esco: &'static str,
     en: &'static str,

@@ -812,3 +812,17 @@ async fn more_skills_than_allowed_are_refused_naming_the_list() {
     assert_refused(&app, "/v1/workers", &body, &["skills"]).await;
     assert_eq!(count(&app, Entity::Worker).await, 0);
 }
+
+#[tokio::test]
+async fn a_trailing_slash_is_a_404_not_a_405_that_allows_the_method_used() {
+    let app = spawn_app().await;
+    for path in ["/v1/employers/", "/v1/vacancies/", "/v1/workers/"] {
+        let response = app.get(path, &app.admin_key).await;
+        let allow = response
+            .headers()
+            .get("allow")
+            .map(|value| value.to_str().unwrap_or_default().to_string());
+        assert_problem(response, 404).await;
+        assert_eq!(allow, None, "{path}");
+    }
+}
