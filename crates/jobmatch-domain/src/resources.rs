@@ -524,3 +524,85 @@ impl Validate for WorkerInput {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errors_of<T: Validate + serde::de::DeserializeOwned>(value: serde_json::Value) -> (T, Vec<String>) {
+        let mut document: T = serde_json::from_value(value).expect("well-typed test document");
+        let mut errors = Vec::new();
+        document.validate(Reference::embedded(), &mut errors);
+        (document, errors.into_iter().map(|error| error.field).collect())
+    }
+
+    fn a_skill() -> String {
+        Reference::embedded().taxonomy.skills()[0].id.clone()
+    }
+
+    #[test]
+    fn minimum_wage_above_maximum_is_refused_on_the_minimum() {
+        let (_, errors) = errors_of::<VacancyInput>(json!({
+            "employer_id": "e", "title": "Helper", "sector": "garment", "province_code": "12",
+            "wage_min_usd": 300, "wage_max_usd": 250
+        }));
+        assert_eq!(errors, vec!["wage_min_usd"]);
+    }
+
+    #[test]
+    fn construction_work_needs_a_minimum_age_of_eighteen() {
+        let (_, errors) = errors_of::<VacancyInput>(json!({
+            "employer_id": "e", "title": "Labourer", "sector": "construction", "province_code": "12", "min_age": 16
+        }));
+        assert_eq!(errors, vec!["min_age"]);
+        let (_, garment_errors) = errors_of::<VacancyInput>(json!({
+            "employer_id": "e", "title": "Helper", "sector": "garment", "province_code": "12", "min_age": 16
+        }));
+        assert!(garment_errors.is_empty());
+    }
+
+    #[test]
+    fn skill_given_as_full_esco_uri_is_stored_as_its_bare_id() {
+        let skill = a_skill();
+        let (vacancy, errors) = errors_of::<VacancyInput>(json!({
+            "employer_id": "e", "title": "Helper", "sector": "garment", "province_code": "12",
+            "required_skills": [{"skill": format!("http://data.europa.eu/esco/skill/{skill}"), "min_level": 2}]
+        }));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(vacancy.required_skills[0].skill, skill);
+    }
+
+    #[test]
+    fn commune_outside_the_home_district_is_refused() {
+        let gazetteer = &Reference::embedded().gazetteer;
+        let district = &gazetteer.districts_of("22")[0];
+        let foreign_commune = &gazetteer.communes_of(&gazetteer.districts_of("15")[0].code)[0];
+        let (_, errors) = errors_of::<WorkerInput>(json!({
+            "full_name": "សុខ ចាន់ធី", "province_code": "22",
+            "district_code": district.code, "commune_code": foreign_commune.code
+        }));
+        assert_eq!(errors, vec!["commune_code"]);
+    }
+
+    #[test]
+    fn worker_phone_is_stored_in_e164_and_consent_gets_a_time() {
+        let (worker, errors) = errors_of::<WorkerInput>(json!({
+            "full_name": "Sok Chanthy", "province_code": "22", "phone": "012 345 678",
+            "consent": {"share_with_employers": true}
+        }));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(worker.phone.as_deref(), Some("+85512345678"));
+        assert!(worker.consent.and_then(|consent| consent.recorded_at).is_some());
+    }
+
+    #[test]
+    fn the_same_skill_twice_and_a_level_of_five_are_both_reported() {
+        let skill = a_skill();
+        let (_, errors) = errors_of::<WorkerInput>(json!({
+            "full_name": "Sok", "province_code": "22",
+            "skills": [{"skill": skill, "level": 2}, {"skill": skill, "level": 5}]
+        }));
+        assert_eq!(errors, vec!["skills[1].skill", "skills[1].level"]);
+    }
+}

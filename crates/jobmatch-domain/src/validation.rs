@@ -6,7 +6,7 @@
 //! relations between fields. Every rule that fails adds one [`FieldError`], so a
 //! client learns about every bad field in one round trip.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -113,7 +113,7 @@ impl<'e> Checker<'e> {
     pub fn date(&mut self, field: &str, value: Option<NaiveDate>, years_ahead: i32) {
         let Some(date) = value else { return };
         let today = Utc::now().date_naive();
-        let latest = today.with_year_saturating(today.year_ce().1 as i32 + years_ahead);
+        let latest = today.with_year_saturating(today.year() + years_ahead);
         if date < EARLIEST_PLAUSIBLE_DATE || date > latest {
             self.fail(
                 field,
@@ -227,7 +227,6 @@ impl<'e> Checker<'e> {
     }
 }
 
-use chrono::Datelike;
 
 trait SaturatingYear {
     fn with_year_saturating(self, year: i32) -> NaiveDate;
