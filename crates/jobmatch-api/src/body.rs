@@ -107,7 +107,7 @@ fn deserialize_reporting_every_field<T: DeserializeOwned + ToSchema>(
     loop {
         let attempt: Result<T, _> = serde_path_to_error::deserialize(Value::Object(object.clone()));
         let error = match attempt {
-            Ok(value) => return errors.is_empty().then_some(value),
+            Ok(value) => return Some(value),
             Err(error) => error,
         };
         let path = error.path().to_string();

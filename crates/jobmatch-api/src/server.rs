@@ -142,10 +142,9 @@ impl RouteTable {
         let segments: Vec<&str> = path.split('/').collect();
         self.routes.iter().find_map(|(template, methods)| {
             let matches = template.len() == segments.len()
-                && template
-                    .iter()
-                    .zip(&segments)
-                    .all(|(expected, actual)| expected.starts_with('{') || expected == actual);
+                && template.iter().zip(&segments).all(|(expected, actual)| {
+                    (expected.starts_with('{') && !actual.is_empty()) || expected == actual
+                });
             matches.then(|| methods.join(", "))
         })
     }

@@ -530,11 +530,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn errors_of<T: Validate + serde::de::DeserializeOwned>(value: serde_json::Value) -> (T, Vec<String>) {
+    fn errors_of<T: Validate + serde::de::DeserializeOwned>(
+        value: serde_json::Value,
+    ) -> (T, Vec<String>) {
         let mut document: T = serde_json::from_value(value).expect("well-typed test document");
         let mut errors = Vec::new();
         document.validate(Reference::embedded(), &mut errors);
-        (document, errors.into_iter().map(|error| error.field).collect())
+        (
+            document,
+            errors.into_iter().map(|error| error.field).collect(),
+        )
     }
 
     fn a_skill() -> String {
@@ -593,7 +598,12 @@ mod tests {
         }));
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(worker.phone.as_deref(), Some("+85512345678"));
-        assert!(worker.consent.and_then(|consent| consent.recorded_at).is_some());
+        assert!(
+            worker
+                .consent
+                .and_then(|consent| consent.recorded_at)
+                .is_some()
+        );
     }
 
     #[test]

@@ -145,7 +145,6 @@ impl<'e> Checker<'e> {
                 format!("{prefix}province_code"),
                 "is not a province code of the NCDD gazetteer (\"01\" to \"25\")",
             );
-            return;
         }
         if let Some(code) = district_code {
             match gazetteer.district(code) {
@@ -226,7 +225,6 @@ impl<'e> Checker<'e> {
         }
     }
 }
-
 
 trait SaturatingYear {
     fn with_year_saturating(self, year: i32) -> NaiveDate;

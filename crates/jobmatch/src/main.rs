@@ -25,10 +25,20 @@ struct Cli {
 #[derive(clap::Args, Clone)]
 struct StorageArgs {
     /// Directory for the embedded SQLite database (used when no database URL is given).
-    #[arg(long, global = true, env = "JOBMATCH_DATA_DIR", default_value = "./data")]
+    #[arg(
+        long,
+        global = true,
+        env = "JOBMATCH_DATA_DIR",
+        default_value = "./data"
+    )]
     data_dir: PathBuf,
     /// `postgres://...` for PostgreSQL, or `sqlite:PATH`; defaults to SQLite under the data directory.
-    #[arg(long, global = true, env = "JOBMATCH_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "JOBMATCH_DATABASE_URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
 }
 

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use jobmatch_domain::Validate;
-use jobmatch_store::{Columns, Entity, ListFilter, NewRecord, Record, Store};
+use jobmatch_store::{Columns, Entity, ListFilter, NewRecord, Record, Store, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -131,7 +131,7 @@ pub async fn store_document<R: ResourceKind>(
         return Ok((StatusCode::OK, record));
     }
     let id = new_id();
-    let record = store
+    let inserted = store
         .insert(
             R::ENTITY,
             NewRecord {
@@ -142,8 +142,19 @@ pub async fn store_document<R: ResourceKind>(
                 body: &body,
             },
         )
-        .await?;
-    Ok((StatusCode::CREATED, record))
+        .await;
+    match inserted {
+        Ok(record) => Ok((StatusCode::CREATED, record)),
+        // A concurrent re-send of the same record won the race: this one updates it,
+        // as it would have had it arrived a moment later.
+        Err(StoreError::ExternalIdTaken { existing_id }) => {
+            let record = store
+                .update(R::ENTITY, &existing_id, None, &columns, &body)
+                .await?;
+            Ok((StatusCode::OK, record))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The version a client expects, from `If-Match` (`"3"`, `W/"3"`, `3` or `*`).
@@ -189,6 +200,16 @@ pub async fn merge_patch<R: ResourceKind>(
         return Err(ApiError::bad_request("body", "must be a JSON object"));
     };
     let document: R = validated(object, state.reference)?;
+    // The sending system finds its record again by external_id; changing it would
+    // make a later re-send duplicate the record instead of updating it.
+    if document.external_id() != existing.external_id.as_deref() {
+        return Err(ApiError::Validation(vec![
+            jobmatch_domain::FieldError::new(
+                "external_id",
+                "cannot be changed once set; it identifies the record in the sending system",
+            ),
+        ]));
+    }
     Ok((document, Some(expected.unwrap_or(existing.version))))
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use jobmatch_domain::resources::{WorkerInput, WorkerStatus};
 use jobmatch_store::{Columns, Entity};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, ResourceKind, record_response};
@@ -142,7 +143,14 @@ pub async fn update_worker(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&ROLES)?;
     let existing = resource::fetch::<WorkerInput>(&state, &id).await?;
-    let patch = resource::read_object(&request, payload).await?;
+    let mut patch = resource::read_object(&request, payload).await?;
+    // Consent given or withdrawn now is recorded now: without this the merge would
+    // keep the time of the earlier decision.
+    if let Some(Value::Object(consent)) = patch.get_mut("consent")
+        && !consent.contains_key("recorded_at")
+    {
+        consent.insert("recorded_at".to_string(), Value::Null);
+    }
     let (worker, expected) =
         resource::merge_patch::<WorkerInput>(&state, &request, &existing, patch).await?;
     let record = resource::save_patch(&state, &id, expected, &worker).await?;

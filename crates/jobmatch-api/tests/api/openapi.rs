@@ -171,13 +171,26 @@ async fn every_operation_has_a_summary_a_description_and_its_errors() {
 #[tokio::test]
 async fn interactive_documentation_is_served_from_the_binary() {
     let app = spawn_app().await;
-    let page = app.client.get(format!("{}/docs/", app.address)).send().await.expect("request sent");
+    let page = app
+        .client
+        .get(format!("{}/docs/", app.address))
+        .send()
+        .await
+        .expect("request sent");
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("text");
     assert!(html.contains("swagger-ui"), "the page is Swagger UI");
     // The assets come from the binary, not from a CDN: a resource centre may be offline.
-    assert!(!html.contains("https://"), "the page loads nothing from the internet");
-    let script = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.address)).send().await.expect("request sent");
+    assert!(
+        !html.contains("https://"),
+        "the page loads nothing from the internet"
+    );
+    let script = app
+        .client
+        .get(format!("{}/docs/swagger-ui-bundle.js", app.address))
+        .send()
+        .await
+        .expect("request sent");
     assert_eq!(script.status(), 200);
     assert!(script.bytes().await.expect("body").len() > 100_000);
 }

@@ -1115,14 +1115,24 @@ async fn granting_consent_by_patch_records_when_it_was_granted() {
     let app = spawn_app().await;
     let worker = create_worker(&app).await;
     assert_eq!(worker["consent"]["share_with_employers"], false);
-    let refused_at = worker["consent"]["recorded_at"].as_str().expect("recorded_at").to_string();
+    let refused_at = worker["consent"]["recorded_at"]
+        .as_str()
+        .expect("recorded_at")
+        .to_string();
     let path = format!("/v1/workers/{}", id_of(&worker));
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
 
     let patch = json!({"consent": {"share_with_employers": true}});
-    let patched = expect_json(app.patch(&path, &app.staff_key, &patch, Some("\"1\"")).await, 200).await;
+    let patched = expect_json(
+        app.patch(&path, &app.staff_key, &patch, Some("\"1\""))
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(patched["consent"]["share_with_employers"], true);
-    let granted_at = patched["consent"]["recorded_at"].as_str().expect("recorded_at");
+    let granted_at = patched["consent"]["recorded_at"]
+        .as_str()
+        .expect("recorded_at");
     let parse = |text: &str| chrono::DateTime::parse_from_rfc3339(text).expect("RFC 3339");
     assert!(
         parse(granted_at) > parse(&refused_at),
