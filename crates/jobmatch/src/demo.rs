@@ -522,7 +522,8 @@ fn vacancy_description(
         Sector::Agriculture => "farm",
         _ => "factory",
     };
-    let place = if district.is_empty() {
+    // A provincial capital often shares its province's name: "Pursat", not "Pursat, Pursat".
+    let place = if district.is_empty() || district == province {
         province.to_string()
     } else {
         format!("{district}, {province}")
