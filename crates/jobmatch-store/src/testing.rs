@@ -18,7 +18,16 @@ pub struct ScratchPostgres {
 
 /// Tells the person running the tests that a PostgreSQL case did not run. Written
 /// straight to stderr, past the test harness's output capture, so it is seen.
+/// Said once per test binary and kind of test, not once per case.
 pub fn report_skipped(what: &str) {
+    static REPORTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut reported = REPORTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if reported.iter().any(|done| done == what) {
+        return;
+    }
+    reported.push(what.to_string());
     let _ = writeln!(
         std::io::stderr(),
         "PostgreSQL {what} skipped: {POSTGRES_URL_VAR} is not set"

@@ -198,10 +198,7 @@ async fn no_acknowledged_write_is_lost_after_sigkill_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_acknowledged_write_is_lost_after_sigkill_on_postgres() {
     let Some(scratch) = jobmatch_store::testing::ScratchPostgres::from_env().await else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "PostgreSQL durability test skipped: JOBMATCH_TEST_POSTGRES_URL is not set"
-        );
+        jobmatch_store::testing::report_skipped("durability test");
         return;
     };
     no_acknowledged_write_is_lost(scratch.url()).await;
