@@ -6,6 +6,8 @@
 //! the top-level field that failed, until it succeeds or nothing is left to drop.
 //! Only a document that deserialises is checked against the domain rules.
 
+use std::collections::HashMap;
+
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use jobmatch_domain::{FieldError, Reference, Validate};
@@ -66,23 +68,129 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Deserialises `object` as `T`, then validates it; all errors together.
-pub fn validated<T>(object: Map<String, Value>, reference: &Reference) -> Result<T, ApiError>
+pub fn validated<T>(mut object: Map<String, Value>, reference: &Reference) -> Result<T, ApiError>
 where
     T: DeserializeOwned + Validate + ToSchema,
 {
     let mut errors = Vec::new();
+    object.values_mut().for_each(whole_numbers_as_integers);
+    check_max_lengths::<T>(&object, &mut errors);
     let parsed: Option<T> = deserialize_reporting_every_field(object, &mut errors);
-    match parsed {
-        Some(mut value) => {
-            value.validate(reference, &mut errors);
-            if errors.is_empty() {
-                Ok(value)
-            } else {
-                Err(ApiError::Validation(errors))
+    if let Some(mut value) = parsed {
+        value.validate(reference, &mut errors);
+        if errors.is_empty() {
+            return Ok(value);
+        }
+    }
+    // The length of a text is checked as sent and again once trimmed.
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|error| seen.insert((error.field.clone(), error.message.clone())));
+    Err(ApiError::Validation(errors))
+}
+
+/// JSON does not tell `2` from `2.0`, and neither does JSON Schema's `integer`;
+/// serde does, so whole numbers are handed to it as integers.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64()
+                && float.fract() == 0.0
+                && float.abs() < 9_007_199_254_740_992.0
+            {
+                *value = Value::from(float as i64);
             }
         }
-        None => Err(ApiError::Validation(errors)),
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(object) => object.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
+}
+
+/// The schema's `maxLength` holds for text as sent, surrounding white space
+/// included (the domain's rules then count the trimmed text).
+fn check_max_lengths<T: ToSchema>(object: &Map<String, Value>, errors: &mut Vec<FieldError>) {
+    let RefOr::T(Schema::Object(schema)) = T::schema() else {
+        return;
+    };
+    for (field, property) in &schema.properties {
+        let (RefOr::T(Schema::Object(property)), Some(Value::String(text))) =
+            (property, object.get(field))
+        else {
+            continue;
+        };
+        if let Some(max) = property.max_length
+            && text.chars().count() > max
+        {
+            errors.push(FieldError::new(
+                field.clone(),
+                format!("must be at most {max} characters"),
+            ));
+        }
+    }
+}
+
+/// The fields a merge patch sets to `null` that `T` does not have (at any depth).
+/// Removing what is not there changes nothing, so the merged document cannot show
+/// them; they are still not fields of this resource, as for any other value.
+pub fn unknown_fields_set_to_null<T: ToSchema>(patch: &Map<String, Value>) -> Vec<FieldError> {
+    let mut components = Vec::new();
+    T::schemas(&mut components);
+    let components: HashMap<String, Value> = components
+        .into_iter()
+        .map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or_default()))
+        .collect();
+    let root = serde_json::to_value(T::schema()).unwrap_or_default();
+    let mut errors = Vec::new();
+    null_unknowns(patch, &root, &components, "", &mut errors);
+    errors
+}
+
+fn null_unknowns(
+    patch: &Map<String, Value>,
+    schema: &Value,
+    components: &HashMap<String, Value>,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    let Some(properties) = object_schema(schema, components).and_then(|s| s.get("properties"))
+    else {
+        return;
+    };
+    for (key, value) in patch {
+        let field = join_path(prefix, key);
+        match (properties.get(key), value) {
+            (None, Value::Null) => {
+                errors.push(FieldError::new(field, "is not a field of this resource"))
+            }
+            (Some(property), Value::Object(nested)) => {
+                null_unknowns(nested, property, components, &field, errors)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The object schema a property holds: itself, through a `$ref`, or as the
+/// non-null variant of a nullable `oneOf`.
+fn object_schema<'a>(
+    schema: &'a Value,
+    components: &'a HashMap<String, Value>,
+) -> Option<&'a Value> {
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+    {
+        return object_schema(components.get(name)?, components);
+    }
+    if schema.get("properties").is_some() {
+        return Some(schema);
+    }
+    schema
+        .get("oneOf")?
+        .as_array()?
+        .iter()
+        .find_map(|variant| object_schema(variant, components))
 }
 
 /// The fields the schema of `T` marks as required.
@@ -227,6 +335,23 @@ mod tests {
         assert_eq!(
             fields(&errors),
             vec!["contact_phone", "province_code"],
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_patch_setting_an_unknown_field_to_null_is_named_at_any_depth() {
+        let Value::Object(patch) = json!({
+            "": null, "phone": null, "colour": null, "name": "x",
+            "returned_from": {"province_code": null, "city": null},
+            "consent": {"why": null}
+        }) else {
+            unreachable!()
+        };
+        let errors = unknown_fields_set_to_null::<jobmatch_domain::resources::WorkerInput>(&patch);
+        assert_eq!(
+            fields(&errors),
+            vec!["", "colour", "consent.why", "returned_from.city"],
             "{errors:?}"
         );
     }

@@ -5,8 +5,11 @@
 //! same for every operation (authentication and the errors any endpoint can
 //! answer), so that each handler declares only what is particular to it:
 //! - flattened resource schemas become plain objects (the input types forbid
-//!   unknown fields, which would otherwise reject the server-owned ones);
-//! - `PATCH` bodies point at a `...Patch` schema: the input with nothing required;
+//!   unknown fields, which would otherwise reject the server-owned ones), in
+//!   components and inline (the items of a page) alike;
+//! - `PATCH` bodies point at a `...Patch` schema: the input with nothing required,
+//!   optional fields nullable (`null` removes them) and nested objects patches too;
+//! - every success response carrying a record documents its `ETag`;
 //! - every `/v1` operation gets 400, 401, 403 and 429-free error answers as
 //!   problem+json, and operations with a body get 413 and 415.
 
@@ -70,75 +73,73 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 fn finish_json(document: &mut Value) {
     flatten_all_of_objects(document);
     add_patch_schemas(document);
+    add_etag_headers(document);
     add_common_responses(document);
 }
 
+/// Replaces every `allOf` of object schemas (a `#[serde(flatten)]`) by one object
+/// with all their properties, in components and inline alike (the items of a page
+/// are inline): a part that forbids other properties would otherwise forbid the
+/// properties of the other parts.
 fn flatten_all_of_objects(document: &mut Value) {
-    let Some(schemas) = document
+    let schemas = document
         .pointer("/components/schemas")
         .and_then(Value::as_object)
         .cloned()
-    else {
-        return;
-    };
-    let resolve = |schema: &Value| -> Value {
-        match schema.get("$ref").and_then(Value::as_str) {
-            Some(reference) => schemas
-                .get(reference.trim_start_matches("#/components/schemas/"))
-                .cloned()
-                .unwrap_or(Value::Null),
-            None => schema.clone(),
+        .unwrap_or_default();
+    flatten_within(document, &schemas);
+}
+
+fn flatten_within(value: &mut Value, schemas: &Map<String, Value>) {
+    match value {
+        Value::Object(object) => {
+            for child in object.values_mut() {
+                flatten_within(child, schemas);
+            }
+            if let Some(flat) = flattened(object, schemas) {
+                *value = flat;
+            }
         }
-    };
-    let mut flattened = Map::new();
-    for (name, schema) in &schemas {
-        let Some(parts) = schema.get("allOf").and_then(Value::as_array) else {
-            continue;
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| flatten_within(item, schemas)),
+        _ => {}
+    }
+}
+
+fn flattened(schema: &Map<String, Value>, schemas: &Map<String, Value>) -> Option<Value> {
+    let parts = schema.get("allOf")?.as_array()?;
+    let mut properties = Map::new();
+    let mut required: Vec<Value> = Vec::new();
+    let mut closed = false;
+    for part in parts {
+        let part = match part.get("$ref").and_then(Value::as_str) {
+            Some(reference) => {
+                schemas.get(reference.trim_start_matches("#/components/schemas/"))?
+            }
+            None => part,
         };
-        let mut properties = Map::new();
-        let mut required: Vec<Value> = Vec::new();
-        for part in parts.iter().map(resolve) {
-            if let Some(part_properties) = part.get("properties").and_then(Value::as_object) {
-                properties.extend(part_properties.clone());
-            }
-            if let Some(part_required) = part.get("required").and_then(Value::as_array) {
-                required.extend(part_required.iter().cloned());
-            }
+        properties.extend(part.get("properties")?.as_object()?.clone());
+        if let Some(part_required) = part.get("required").and_then(Value::as_array) {
+            required.extend(part_required.iter().cloned());
         }
-        let mut object = json!({"type": "object", "properties": properties, "required": required});
-        if let Some(description) = schema.get("description") {
-            object["description"] = description.clone();
-        }
-        flattened.insert(name.clone(), object);
+        closed |= part.get("additionalProperties") == Some(&Value::Bool(false));
     }
-    if let Some(target) = document
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
-        target.extend(flattened);
+    let mut object = json!({"type": "object", "properties": properties, "required": required});
+    if closed {
+        object["additionalProperties"] = Value::Bool(false);
     }
+    if let Some(description) = schema.get("description") {
+        object["description"] = description.clone();
+    }
+    Some(object)
 }
 
 fn add_patch_schemas(document: &mut Value) {
     for (input, patch) in PATCHABLE {
-        let Some(mut schema) = document
-            .pointer(&format!("/components/schemas/{input}"))
-            .cloned()
-        else {
+        if derive_patch_schema(document, input).as_deref() != Some(patch) {
             continue;
-        };
-        if let Some(object) = schema.as_object_mut() {
-            object.remove("required");
-            object.remove("example");
-            object.insert(
-                "description".into(),
-                Value::String(format!(
-                    "A JSON merge patch (RFC 7396) of {input}: fields present replace the stored ones, \
-                     null removes an optional one; the result must be a valid {input}."
-                )),
-            );
         }
-        document["components"]["schemas"][patch] = schema;
         let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
             continue;
         };
@@ -157,6 +158,148 @@ fn add_patch_schemas(document: &mut Value) {
             let patched = json!({"schema": {"$ref": format!("#/components/schemas/{patch}")}});
             content["application/merge-patch+json"] = patched.clone();
             content["application/json"] = patched;
+        }
+    }
+}
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// Derives the merge-patch schema of the object schema `name` (and of the objects
+/// its properties hold), returning its name: nothing is required; `null` removes an
+/// optional field (a field with a default goes back to it), so optional fields are
+/// nullable; an object is merged into the stored one, so it takes a patch too.
+/// Arrays are replaced whole and keep their schema; required fields stay
+/// non-nullable, since removing one leaves an invalid document.
+fn derive_patch_schema(document: &mut Value, name: &str) -> Option<String> {
+    let patch_name = format!("{}Patch", name.trim_end_matches("Input"));
+    let schemas = document.pointer("/components/schemas")?;
+    if schemas.get(&patch_name).is_some() {
+        return Some(patch_name);
+    }
+    let mut schema = schemas.get(name)?.as_object()?.clone();
+    schema.get("properties")?.as_object()?;
+    let required: Vec<Value> = schema
+        .remove("required")
+        .and_then(|required| required.as_array().cloned())
+        .unwrap_or_default();
+    schema.remove("example");
+    schema.insert(
+        "description".into(),
+        Value::String(format!(
+            "A JSON merge patch (RFC 7396) of {name}: fields present replace the stored ones, \
+             null removes an optional one; the result must be a valid {name}."
+        )),
+    );
+    let mut properties = schema
+        .remove("properties")
+        .and_then(|properties| properties.as_object().cloned())
+        .unwrap_or_default();
+    for (property, property_schema) in properties.iter_mut() {
+        let target = property_schema
+            .get("$ref")
+            .or_else(|| {
+                property_schema
+                    .get("oneOf")?
+                    .as_array()?
+                    .iter()
+                    .find_map(|variant| variant.get("$ref"))
+            })
+            .and_then(Value::as_str)
+            .and_then(|reference| reference.strip_prefix(SCHEMAS))
+            .map(str::to_string);
+        if let Some(target) = target
+            && let Some(target_patch) = derive_patch_schema(document, &target)
+        {
+            let original = format!("{SCHEMAS}{target}");
+            replace_ref(
+                property_schema,
+                &original,
+                &format!("{SCHEMAS}{target_patch}"),
+            );
+        }
+        if !required.contains(&Value::String(property.clone())) {
+            make_nullable(property_schema);
+        }
+    }
+    schema.insert("properties".into(), Value::Object(properties));
+    document["components"]["schemas"][&patch_name] = Value::Object(schema);
+    Some(patch_name)
+}
+
+fn replace_ref(schema: &mut Value, from: &str, to: &str) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if object.get("$ref").and_then(Value::as_str) == Some(from) {
+        object.insert("$ref".into(), Value::String(to.to_string()));
+    }
+    if let Some(Value::Array(variants)) = object.get_mut("oneOf") {
+        variants
+            .iter_mut()
+            .for_each(|variant| replace_ref(variant, from, to));
+    }
+}
+
+/// Lets `null` through a property schema as well as what it allowed.
+fn make_nullable(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let null = json!({"type": "null"});
+    if let Some(reference) = object.remove("$ref") {
+        object.insert(
+            "oneOf".into(),
+            json!([{"$ref": reference}, {"type": "null"}]),
+        );
+    } else if let Some(Value::Array(variants)) = object.get_mut("oneOf") {
+        if !variants.contains(&null) {
+            variants.push(null);
+        }
+    } else if let Some(kind) = object.get_mut("type") {
+        match kind {
+            Value::String(single) => *kind = json!([single.clone(), "null"]),
+            Value::Array(kinds) if !kinds.contains(&json!("null")) => kinds.push(json!("null")),
+            _ => {}
+        }
+        if let Some(Value::Array(values)) = object.get_mut("enum")
+            && !values.contains(&Value::Null)
+        {
+            values.push(Value::Null);
+        }
+    }
+}
+
+/// The schemas of stored records: every success response carrying one carries its
+/// version as a strong ETag too.
+const RECORDS: [&str; 3] = ["Employer", "Vacancy", "Worker"];
+
+fn add_etag_headers(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (status, response) in responses.iter_mut() {
+            let carries_record = response
+                .pointer("/content/application~1json/schema/$ref")
+                .and_then(Value::as_str)
+                .and_then(|reference| reference.strip_prefix(SCHEMAS))
+                .is_some_and(|name| RECORDS.contains(&name));
+            if status.starts_with('2') && carries_record {
+                response["headers"]["ETag"] = json!({
+                    "description": "The record's version, quoted; send it back in If-Match",
+                    "schema": {"type": "string", "pattern": "^\"[0-9]+\"$"}
+                });
+            }
         }
     }
 }
@@ -243,6 +386,79 @@ mod tests {
         assert!(
             document
                 .pointer("/paths/~1v1~1x~1{id}/patch/responses/415")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn in_a_patch_null_removes_optional_fields_and_nested_objects_are_patches() {
+        let mut document = json!({
+            "paths": {},
+            "components": {"schemas": {
+                "WorkerInput": {"type": "object", "required": ["full_name"], "properties": {
+                    "full_name": {"type": "string"},
+                    "positions": {"type": "integer"},
+                    "status": {"$ref": "#/components/schemas/WorkerStatus"},
+                    "returned_from": {"oneOf": [{"$ref": "#/components/schemas/ReturnedFrom"}, {"type": "null"}]}
+                }},
+                "WorkerStatus": {"type": "string", "enum": ["seeking"]},
+                "ReturnedFrom": {"type": "object", "required": ["country"], "properties": {
+                    "country": {"type": "string"}, "returned_on": {"type": ["string", "null"]}
+                }}
+            }}
+        });
+        finish_json(&mut document);
+        let schema = |path: &str| {
+            document
+                .pointer(&format!("/components/schemas/{path}"))
+                .cloned()
+        };
+        assert_eq!(
+            schema("WorkerPatch/properties/full_name/type"),
+            Some(json!("string"))
+        );
+        assert_eq!(
+            schema("WorkerPatch/properties/positions/type"),
+            Some(json!(["integer", "null"]))
+        );
+        assert_eq!(
+            schema("WorkerPatch/properties/status/oneOf"),
+            Some(json!([{"$ref": "#/components/schemas/WorkerStatus"}, {"type": "null"}]))
+        );
+        assert_eq!(
+            schema("WorkerPatch/properties/returned_from/oneOf/0/$ref"),
+            Some(json!("#/components/schemas/ReturnedFromPatch"))
+        );
+        assert_eq!(schema("ReturnedFromPatch/required"), None);
+        assert_eq!(
+            schema("ReturnedFromPatch/properties/country/type"),
+            Some(json!("string"))
+        );
+        assert_eq!(schema("WorkerStatusPatch"), None);
+    }
+
+    #[test]
+    fn a_page_of_flattened_records_is_one_closed_object_with_an_etag_on_reads() {
+        let mut document = json!({
+            "paths": {"/v1/x/{id}": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Employer"}}}}}}}},
+            "components": {"schemas": {
+                "EmployerInput": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {"name": {"type": "string"}}},
+                "Employer": {"allOf": [{"$ref": "#/components/schemas/EmployerInput"}, {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}]},
+                "Page_Employer": {"type": "object", "properties": {"items": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/EmployerInput"}, {"type": "object", "properties": {"id": {"type": "string"}}}]}}}}
+            }}
+        });
+        finish_json(&mut document);
+        let items =
+            &document["components"]["schemas"]["Page_Employer"]["properties"]["items"]["items"];
+        assert_eq!(items["additionalProperties"], json!(false));
+        assert!(items["properties"]["id"].is_object() && items["properties"]["name"].is_object());
+        assert_eq!(
+            document["components"]["schemas"]["Employer"]["required"],
+            json!(["name", "id"])
+        );
+        assert!(
+            document
+                .pointer("/paths/~1v1~1x~1{id}/get/responses/200/headers/ETag/schema/pattern")
                 .is_some()
         );
     }

@@ -3,6 +3,7 @@
 use std::future::{Ready, ready};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use jobmatch_domain::Reference;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
@@ -63,16 +64,49 @@ pub fn page_bounds(
         ));
     }
     let cursor = match cursor {
-        None | Some("") => None,
-        Some(text) => Some(
-            uuid::Uuid::parse_str(text)
-                .map_err(|_| {
-                    ApiError::bad_request("cursor", "is not a cursor returned by this list")
-                })?
-                .to_string(),
-        ),
+        None => None,
+        Some(text) => Some(canonical_uuid(text).ok_or_else(|| {
+            ApiError::bad_request("cursor", "is not a cursor returned by this list")
+        })?),
     };
     Ok((limit, cursor))
+}
+
+/// A UUID in its hyphenated form (as the OpenAPI `uuid` format has it), lowercased.
+fn canonical_uuid(text: &str) -> Option<String> {
+    let parsed = uuid::Uuid::try_parse(text).ok()?;
+    (text.len() == 36).then(|| parsed.to_string())
+}
+
+/// A filter on a record id: a UUID, or no record could match.
+pub fn uuid_filter(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(text) => canonical_uuid(&text)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(name, "is not an id (a UUID)")),
+        None => Ok(None),
+    }
+}
+
+/// A filter on a province: a code of the gazetteer, as the OpenAPI enum says, so a
+/// typo is refused instead of silently matching nothing.
+pub fn province_filter(
+    reference: &Reference,
+    code: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    let known = |code: &str| {
+        reference
+            .gazetteer
+            .province(code)
+            .is_some_and(|province| province.code == code)
+    };
+    match code {
+        Some(code) if !known(&code) => Err(ApiError::bad_request(
+            "province_code",
+            "is not a province code of the NCDD gazetteer (\"01\" to \"25\")",
+        )),
+        other => Ok(other),
+    }
 }
 
 /// Builds a page from one more row than asked for: its presence says there is a
@@ -85,4 +119,37 @@ pub fn page_from<T>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> String)
         None
     };
     Page { items, next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_or_id_filter_is_a_hyphenated_uuid_and_a_province_an_exact_code() {
+        let id = "0B8F2C7E-3F5A-4C1D-9E2B-7A6D5C4B3A21";
+        assert_eq!(
+            page_bounds(None, Some(id))
+                .ok()
+                .and_then(|(_, cursor)| cursor)
+                .as_deref(),
+            Some("0b8f2c7e-3f5a-4c1d-9e2b-7a6d5c4b3a21")
+        );
+        for refused in [
+            "",
+            "0b8f2c7e3f5a4c1d9e2b7a6d5c4b3a21",
+            "{0b8f2c7e-3f5a-4c1d-9e2b-7a6d5c4b3a21}",
+        ] {
+            assert!(page_bounds(None, Some(refused)).is_err(), "{refused:?}");
+            assert!(uuid_filter("employer_id", Some(refused.to_string())).is_err());
+        }
+        let reference = Reference::embedded();
+        assert!(province_filter(reference, Some("12".into())).is_ok());
+        for refused in ["99", " 12", "1"] {
+            assert!(
+                province_filter(reference, Some(refused.into())).is_err(),
+                "{refused:?}"
+            );
+        }
+    }
 }

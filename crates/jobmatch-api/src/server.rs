@@ -151,7 +151,12 @@ impl RouteTable {
 }
 
 fn fallback(request: &HttpRequest, routes: &RouteTable) -> Result<HttpResponse, ApiError> {
-    match routes.allowed_methods(request.path()) {
+    let method = request.method().as_str();
+    // A method the path allows that still found no route: the path itself is wrong.
+    match routes
+        .allowed_methods(request.path())
+        .filter(|allow| !allow.split(", ").any(|allowed| allowed == method))
+    {
         Some(allow) => Err(ApiError::MethodNotAllowed {
             method: request.method().to_string(),
             allow,

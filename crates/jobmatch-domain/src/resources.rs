@@ -27,6 +27,39 @@ pub mod limits {
     pub const MAX_YEARS: f64 = 60.0;
 }
 
+/// The schema of a Cambodian province code (never a Rust value: the fields stay
+/// `String`, checked by [`Validate`]). Its `enum` is the 25 codes of the embedded
+/// NCDD gazetteer, so clients can check a province before sending it.
+///
+/// District (210) and commune (1,652) codes get only a digit pattern: an enum could
+/// not say that the district must lie in the given province, which the server
+/// checks (422), and thousands of codes would swamp the document for no gain.
+///
+/// Free-text fields carry one pattern, what [`crate::validation::Checker::text`]
+/// accepts: after trimming white space, not empty and no control character but tab
+/// and newline.
+pub struct ProvinceCode;
+
+impl utoipa::PartialSchema for ProvinceCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let codes = Reference::embedded()
+            .gazetteer
+            .provinces()
+            .iter()
+            .map(|province| province.code.clone());
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "NCDD province code, \"01\" to \"25\"; names in GET /v1/provinces.",
+            ))
+            .enum_values(Some(codes))
+            .examples(["12"])
+            .into()
+    }
+}
+
+impl ToSchema for ProvinceCode {}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
@@ -40,11 +73,15 @@ pub mod limits {
 }))]
 pub struct EmployerInput {
     /// Registered business name, in Khmer or Latin script.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub name: String,
     pub sector: Sector,
     /// NCDD province code where the employer is based.
-    #[schema(pattern = "^[0-9]{2}$", example = "12")]
+    #[schema(value_type = ProvinceCode)]
     pub province_code: String,
     #[serde(default)]
     #[schema(pattern = "^[0-9]{4}$", example = "1204")]
@@ -53,15 +90,23 @@ pub struct EmployerInput {
     #[schema(pattern = "^[0-9]{6}$", example = "120401")]
     pub commune_code: Option<String>,
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub contact_name: Option<String>,
     /// Stored in E.164; numbers without a country code are read as Cambodian.
     #[serde(default)]
-    #[schema(max_length = 40, example = "+85512345678")]
+    #[schema(min_length = 1, max_length = 40, example = "+85512345678")]
     pub contact_phone: Option<String>,
     /// The employer's id in the sending system; unique per API key.
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub external_id: Option<String>,
 }
 
@@ -123,7 +168,10 @@ pub enum Benefit {
 #[serde(deny_unknown_fields)]
 pub struct RequiredSkill {
     /// ESCO skill id (the UUID, or the full concept URI).
-    #[schema(example = "e5f4a1a4-4a4f-4a5e-b1e8-5b0a5f1e8f5a")]
+    #[schema(
+        example = "c8d75bf4-ad0d-4f36-8cdc-265a7b044881",
+        pattern = r"^(http://data\.europa\.eu/esco/skill/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub skill: String,
     /// 1 basic, 2 competent, 3 experienced, 4 expert.
     #[schema(minimum = 1, maximum = 4)]
@@ -133,27 +181,43 @@ pub struct RequiredSkill {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PreferredSkill {
+    /// ESCO skill id (the UUID, or the full concept URI).
+    #[schema(
+        example = "c8d75bf4-ad0d-4f36-8cdc-265a7b044881",
+        pattern = r"^(http://data\.europa\.eu/esco/skill/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub skill: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct VacancyInput {
+    /// Id of an existing employer.
+    #[schema(format = "uuid")]
     pub employer_id: String,
     #[schema(
         min_length = 1,
         max_length = 200,
-        example = "Sewing machine operators (20 positions)"
+        example = "Sewing machine operators (20 positions)",
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
     )]
     pub title: String,
     #[serde(default)]
-    #[schema(max_length = 10000)]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub description: Option<String>,
     pub sector: Sector,
-    /// ESCO occupation id.
+    /// ESCO occupation id (the UUID, or the full concept URI).
     #[serde(default)]
+    #[schema(
+        example = "7d4266b3-2108-4330-b27b-430a96012c21",
+        pattern = r"^(http://data\.europa\.eu/esco/occupation/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub occupation: Option<String>,
-    #[schema(pattern = "^[0-9]{2}$", example = "12")]
+    #[schema(value_type = ProvinceCode)]
     pub province_code: String,
     #[serde(default)]
     #[schema(pattern = "^[0-9]{4}$")]
@@ -188,13 +252,19 @@ pub struct VacancyInput {
     #[schema(max_items = 16)]
     pub benefits: Vec<Benefit>,
     #[serde(default)]
+    #[schema(pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub starts_on: Option<NaiveDate>,
     #[serde(default)]
+    #[schema(pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub closes_on: Option<NaiveDate>,
     #[serde(default)]
     pub status: VacancyStatus,
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub external_id: Option<String>,
 }
 
@@ -331,13 +401,18 @@ pub struct ReturnedFrom {
     #[schema(example = "27")]
     pub province_code: Option<String>,
     #[serde(default)]
+    #[schema(pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub returned_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Experience {
-    /// ESCO occupation id.
+    /// ESCO occupation id (the UUID, or the full concept URI).
+    #[schema(
+        example = "7d4266b3-2108-4330-b27b-430a96012c21",
+        pattern = r"^(http://data\.europa\.eu/esco/occupation/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub occupation: String,
     #[schema(minimum = 0, maximum = 60)]
     pub years: f64,
@@ -350,7 +425,11 @@ pub struct Experience {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerSkill {
-    /// ESCO skill id.
+    /// ESCO skill id (the UUID, or the full concept URI).
+    #[schema(
+        example = "c8d75bf4-ad0d-4f36-8cdc-265a7b044881",
+        pattern = r"^(http://data\.europa\.eu/esco/skill/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub skill: String,
     /// 1 basic, 2 competent, 3 experienced, 4 expert.
     #[schema(minimum = 1, maximum = 4)]
@@ -376,17 +455,23 @@ pub struct Consent {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerInput {
-    #[schema(min_length = 1, max_length = 200, example = "សុខ ចាន់ធី")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "សុខ ចាន់ធី",
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub full_name: String,
     #[serde(default)]
     pub sex: Option<Sex>,
     #[serde(default)]
+    #[schema(pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub date_of_birth: Option<NaiveDate>,
     /// Stored in E.164; numbers without a country code are read as Cambodian.
     #[serde(default)]
-    #[schema(max_length = 40, example = "012 345 678")]
+    #[schema(min_length = 1, max_length = 40, example = "012 345 678")]
     pub phone: Option<String>,
-    #[schema(pattern = "^[0-9]{2}$", example = "22")]
+    #[schema(value_type = ProvinceCode)]
     pub province_code: String,
     #[serde(default)]
     #[schema(pattern = "^[0-9]{4}$")]
@@ -403,7 +488,7 @@ pub struct WorkerInput {
     #[schema(max_items = 100)]
     pub skills: Vec<WorkerSkill>,
     #[serde(default)]
-    #[schema(max_items = 9)]
+    #[schema(value_type = std::collections::BTreeSet<Sector>, max_items = 9)]
     pub preferred_sectors: Vec<Sector>,
     /// How far from home, in kilometres, the person can travel to work without moving.
     #[serde(default)]
@@ -416,13 +501,18 @@ pub struct WorkerInput {
     #[schema(minimum = 0, maximum = 100000)]
     pub expected_wage_usd: Option<f64>,
     #[serde(default)]
+    #[schema(pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub available_from: Option<NaiveDate>,
     #[serde(default)]
     pub consent: Option<Consent>,
     #[serde(default)]
     pub status: WorkerStatus,
     #[serde(default)]
-    #[schema(max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]([^\x00-\x08\x0B-\x1F\x7F-\x9F]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub external_id: Option<String>,
 }
 

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jobmatch_domain::Sector;
-use jobmatch_domain::resources::EmployerInput;
+use jobmatch_domain::resources::{EmployerInput, ProvinceCode};
 use jobmatch_store::{Columns, Entity};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::resource::{self, ResourceKind, record_response};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
-use crate::params::{Page, Params};
+use crate::params::{Page, Params, province_filter};
 use crate::state::AppState;
 
 impl ResourceKind for EmployerInput {
@@ -52,11 +52,13 @@ pub struct Employer {
 pub struct EmployerListQuery {
     pub sector: Option<Sector>,
     /// NCDD province code.
+    #[param(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
     /// Page size, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(format = "uuid")]
     pub cursor: Option<String>,
 }
 
@@ -71,7 +73,7 @@ const WRITE_ROLES: [Role; 3] = [Role::Admin, Role::Staff, Role::Partner];
     operation_id = "create_employer",
     request_body(content = EmployerInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = Employer, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 201, description = "Created", body = Employer),
         (status = 200, description = "Updated the employer this key registered with the same `external_id`", body = Employer),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
     )
@@ -96,9 +98,9 @@ pub async fn create_employer(
 #[utoipa::path(
     tag = "employers",
     operation_id = "get_employer",
-    params(("id" = String, Path, description = "Employer id")),
+    params(("id" = String, Path, description = "Employer id", format = "uuid")),
     responses(
-        (status = 200, description = "The employer", body = Employer, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 200, description = "The employer", body = Employer),
         (status = 404, description = "No such employer", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -123,12 +125,12 @@ pub async fn get_employer(
     tag = "employers",
     operation_id = "update_employer",
     params(
-        ("id" = String, Path, description = "Employer id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version the change is based on"),
+        ("id" = String, Path, description = "Employer id", format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version the change is based on (`\"3\"`; the bare version `3` is accepted too)", nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$"#),
     ),
     request_body(content = EmployerInput, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "The changed employer", body = Employer, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 200, description = "The changed employer", body = Employer),
         (status = 404, description = "No such employer", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The employer changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
@@ -171,7 +173,7 @@ pub async fn list_employers(
     let query = query.0;
     let columns = Columns {
         sector: query.sector.map(|sector| sector.code().to_string()),
-        province_code: query.province_code,
+        province_code: province_filter(state.reference, query.province_code)?,
         ..Columns::default()
     };
     let page =

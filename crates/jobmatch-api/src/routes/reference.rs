@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use jobmatch_domain::Sector;
+use jobmatch_domain::resources::ProvinceCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -145,7 +146,7 @@ pub async fn list_provinces(state: web::Data<AppState>, _principal: Principal) -
 ///
 /// Districts (srok), municipalities (krong) and sections (khan) of the NCDD gazetteer.
 #[utoipa::path(tag = "reference", operation_id = "list_districts",
-    params(("code" = String, Path, description = "NCDD province code", example = "22")),
+    params(("code" = ProvinceCode, Path, description = "NCDD province code", example = "22")),
     responses(
         (status = 200, description = "The province's districts", body = Items<PlaceItem>),
         (status = 404, description = "No such province", body = Problem, content_type = "application/problem+json"),
@@ -180,7 +181,7 @@ pub async fn list_districts(
 ///
 /// Communes (khum) and quarters (sangkat) of the NCDD gazetteer.
 #[utoipa::path(tag = "reference", operation_id = "list_communes",
-    params(("code" = String, Path, description = "NCDD district code", example = "2201")),
+    params(("code" = String, Path, description = "NCDD district code", example = "2201", pattern = "^[0-9]{4}$")),
     responses(
         (status = 200, description = "The district's communes and sangkats", body = Items<PlaceItem>),
         (status = 404, description = "No such district", body = Problem, content_type = "application/problem+json"),

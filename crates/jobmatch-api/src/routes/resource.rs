@@ -157,7 +157,9 @@ pub async fn store_document<R: ResourceKind>(
     }
 }
 
-/// The version a client expects, from `If-Match` (`"3"`, `W/"3"`, `3` or `*`).
+/// The version a client expects, from `If-Match`: `*` (any), or the ETag `"3"`
+/// (also written weak, `W/"3"`, or bare, `3`), as the OpenAPI document's pattern
+/// says; anything else is a 400.
 pub fn expected_version(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
     let Some(value) = request.headers().get(header::IF_MATCH) else {
         return Ok(None);
@@ -166,16 +168,22 @@ pub fn expected_version(request: &HttpRequest) -> Result<Option<i64>, ApiError> 
     if text == "*" {
         return Ok(None);
     }
-    text.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i64>()
-        .map(Some)
-        .map_err(|_| {
-            ApiError::bad_request(
-                "If-Match",
-                "must be the ETag of the resource, such as \"3\"",
-            )
-        })
+    let quoted = text.strip_prefix("W/").unwrap_or(text);
+    let digits = match quoted.strip_prefix('"') {
+        Some(rest) => rest.strip_suffix('"'),
+        None if quoted.len() == text.len() => Some(text),
+        None => None,
+    }
+    .filter(|digits| {
+        (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    });
+    match digits.map(str::parse::<i64>) {
+        Some(Ok(version)) => Ok(Some(version)),
+        _ => Err(ApiError::bad_request(
+            "If-Match",
+            "must be the ETag of the resource, such as \"3\"",
+        )),
+    }
 }
 
 /// Applies a JSON merge patch (RFC 7396) to the stored document and validates the
@@ -194,12 +202,22 @@ pub async fn merge_patch<R: ResourceKind>(
             current: existing.version,
         });
     }
+    let unknown = crate::body::unknown_fields_set_to_null::<R>(&patch);
     let mut merged = existing.body.clone();
     json_patch::merge(&mut merged, &Value::Object(patch));
     let Value::Object(object) = merged else {
         return Err(ApiError::bad_request("body", "must be a JSON object"));
     };
-    let document: R = validated(object, state.reference)?;
+    let document: R = match (validated(object, state.reference), unknown.is_empty()) {
+        (Ok(document), true) => document,
+        (Ok(_), false) => return Err(ApiError::Validation(unknown)),
+        (Err(ApiError::Validation(errors)), _) => {
+            return Err(ApiError::Validation(
+                unknown.into_iter().chain(errors).collect(),
+            ));
+        }
+        (Err(other), _) => return Err(other),
+    };
     // The sending system finds its record again by external_id; changing it would
     // make a later re-send duplicate the record instead of updating it.
     if document.external_id() != existing.external_id.as_deref() {
@@ -243,4 +261,38 @@ pub async fn list<R: ResourceKind>(
     Ok(page_from(items, limit, |item: &Value| {
         item["id"].as_str().unwrap_or_default().to_string()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn version(if_match: &str) -> Result<Option<i64>, ApiError> {
+        expected_version(
+            &TestRequest::default()
+                .insert_header(("If-Match", if_match))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn if_match_is_an_etag_a_weak_etag_a_bare_version_or_a_star() {
+        assert_eq!(version("\"3\"").ok(), Some(Some(3)));
+        assert_eq!(version("W/\"3\"").ok(), Some(Some(3)));
+        assert_eq!(version("3").ok(), Some(Some(3)));
+        assert_eq!(version("*").ok(), Some(None));
+        for refused in [
+            "yesterday",
+            "\"3",
+            "W/3",
+            "\"\"",
+            "-3",
+            "+3",
+            "\"1234567890123456789\"",
+            "\"\"3\"\"",
+        ] {
+            assert!(version(refused).is_err(), "{refused}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use jobmatch_domain::resources::{VacancyInput, VacancyStatus};
+use jobmatch_domain::resources::{ProvinceCode, VacancyInput, VacancyStatus};
 use jobmatch_domain::{FieldError, Sector};
 use jobmatch_store::{Columns, Entity, Record};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::resource::{self, ResourceKind, record_response};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
-use crate::params::{Page, Params};
+use crate::params::{Page, Params, province_filter, uuid_filter};
 use crate::state::AppState;
 
 impl ResourceKind for VacancyInput {
@@ -49,9 +49,11 @@ pub struct Vacancy {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VacancyListQuery {
+    #[param(format = "uuid")]
     pub employer_id: Option<String>,
     pub sector: Option<Sector>,
     /// NCDD province code of the workplace.
+    #[param(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
     /// `open` unless given.
     pub status: Option<VacancyStatus>,
@@ -59,6 +61,7 @@ pub struct VacancyListQuery {
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(format = "uuid")]
     pub cursor: Option<String>,
 }
 
@@ -105,7 +108,7 @@ async fn require_employer_exists(state: &AppState, employer_id: &str) -> Result<
     operation_id = "create_vacancy",
     request_body(content = VacancyInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = Vacancy, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 201, description = "Created", body = Vacancy),
         (status = 200, description = "Updated the vacancy this key sent with the same `external_id`", body = Vacancy),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
     )
@@ -132,9 +135,9 @@ pub async fn create_vacancy(
 #[utoipa::path(
     tag = "vacancies",
     operation_id = "get_vacancy",
-    params(("id" = String, Path, description = "Vacancy id")),
+    params(("id" = String, Path, description = "Vacancy id", format = "uuid")),
     responses(
-        (status = 200, description = "The vacancy", body = Vacancy, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 200, description = "The vacancy", body = Vacancy),
         (status = 404, description = "No such vacancy", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -158,12 +161,12 @@ pub async fn get_vacancy(
     tag = "vacancies",
     operation_id = "update_vacancy",
     params(
-        ("id" = String, Path, description = "Vacancy id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version the change is based on"),
+        ("id" = String, Path, description = "Vacancy id", format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version the change is based on (`\"3\"`; the bare version `3` is accepted too)", nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$"#),
     ),
     request_body(content = VacancyInput, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "The changed vacancy", body = Vacancy, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 200, description = "The changed vacancy", body = Vacancy),
         (status = 404, description = "No such vacancy", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The vacancy changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
@@ -197,7 +200,7 @@ pub async fn update_vacancy(
 #[utoipa::path(
     tag = "vacancies",
     operation_id = "close_vacancy",
-    params(("id" = String, Path, description = "Vacancy id")),
+    params(("id" = String, Path, description = "Vacancy id", format = "uuid")),
     responses(
         (status = 200, description = "The closed vacancy", body = Vacancy),
         (status = 404, description = "No such vacancy", body = Problem, content_type = "application/problem+json"),
@@ -241,9 +244,9 @@ pub async fn list_vacancies(
     principal.require(&WRITE_ROLES)?;
     let query = query.0;
     let columns = Columns {
-        employer_id: query.employer_id,
+        employer_id: uuid_filter("employer_id", query.employer_id)?,
         sector: query.sector.map(|sector| sector.code().to_string()),
-        province_code: query.province_code,
+        province_code: province_filter(state.reference, query.province_code)?,
         status: Some(query.status.unwrap_or_default().code().to_string()),
     };
     let page =

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use jobmatch_domain::resources::{WorkerInput, WorkerStatus};
+use jobmatch_domain::resources::{ProvinceCode, WorkerInput, WorkerStatus};
 use jobmatch_store::{Columns, Entity};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::resource::{self, ResourceKind, record_response};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
-use crate::params::{Page, Params};
+use crate::params::{Page, Params, province_filter};
 use crate::state::AppState;
 
 impl ResourceKind for WorkerInput {
@@ -50,12 +50,14 @@ pub struct Worker {
 #[into_params(parameter_in = Query)]
 pub struct WorkerListQuery {
     /// NCDD province code of the person's home.
+    #[param(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
     pub status: Option<WorkerStatus>,
     /// Page size, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(format = "uuid")]
     pub cursor: Option<String>,
 }
 
@@ -71,7 +73,7 @@ const ROLES: [Role; 2] = [Role::Admin, Role::Staff];
     operation_id = "create_worker",
     request_body(content = WorkerInput, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = Worker, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 201, description = "Created", body = Worker),
         (status = 200, description = "Updated the profile this key registered with the same `external_id`", body = Worker),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
     )
@@ -97,9 +99,9 @@ pub async fn create_worker(
 #[utoipa::path(
     tag = "workers",
     operation_id = "get_worker",
-    params(("id" = String, Path, description = "Worker id")),
+    params(("id" = String, Path, description = "Worker id", format = "uuid")),
     responses(
-        (status = 200, description = "The profile", body = Worker, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 200, description = "The profile", body = Worker),
         (status = 404, description = "No such worker", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -122,12 +124,12 @@ pub async fn get_worker(
     tag = "workers",
     operation_id = "update_worker",
     params(
-        ("id" = String, Path, description = "Worker id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version the change is based on"),
+        ("id" = String, Path, description = "Worker id", format = "uuid"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version the change is based on (`\"3\"`; the bare version `3` is accepted too)", nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,18}"|[0-9]{1,18})$"#),
     ),
     request_body(content = WorkerInput, content_type = "application/merge-patch+json"),
     responses(
-        (status = 200, description = "The changed profile", body = Worker, headers(("ETag" = String, description = "the version, quoted"))),
+        (status = 200, description = "The changed profile", body = Worker),
         (status = 404, description = "No such worker", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The profile changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
@@ -164,7 +166,7 @@ pub async fn update_worker(
 #[utoipa::path(
     tag = "workers",
     operation_id = "delete_worker",
-    params(("id" = String, Path, description = "Worker id")),
+    params(("id" = String, Path, description = "Worker id", format = "uuid")),
     responses(
         (status = 204, description = "Erased"),
         (status = 404, description = "No such worker", body = Problem, content_type = "application/problem+json"),
@@ -203,7 +205,7 @@ pub async fn list_workers(
     principal.require(&ROLES)?;
     let query = query.0;
     let columns = Columns {
-        province_code: query.province_code,
+        province_code: province_filter(state.reference, query.province_code)?,
         status: query.status.map(|status| status.code().to_string()),
         ..Columns::default()
     };
