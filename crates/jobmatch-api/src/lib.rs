@@ -9,6 +9,8 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod follower;
+pub mod matching;
 pub mod metrics;
 pub mod openapi;
 pub mod params;

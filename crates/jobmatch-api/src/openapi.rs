@@ -37,6 +37,7 @@ and Finance (GDDE) lists; Thai provinces from thailand-geodata (MIT).",
         (name = "employers", description = "Businesses that post vacancies"),
         (name = "vacancies", description = "Jobs on offer"),
         (name = "workers", description = "Returnee profiles (staff only)"),
+        (name = "matching", description = "Ranked, explained matches between returnees and vacancies"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     components(schemas(Problem)),
@@ -74,7 +75,37 @@ fn finish_json(document: &mut Value) {
     flatten_all_of_objects(document);
     add_patch_schemas(document);
     add_etag_headers(document);
+    add_wait_for_parameter(document);
     add_common_responses(document);
+}
+
+/// Resources whose writes feed matching and search: their writes may wait for it.
+const INDEXED_RESOURCES: [&str; 3] = ["/v1/employers", "/v1/vacancies", "/v1/workers"];
+
+fn add_wait_for_parameter(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        let indexed = INDEXED_RESOURCES
+            .iter()
+            .any(|resource| path == resource || path.strip_prefix(resource).is_some_and(|rest| rest == "/{id}"));
+        if !indexed {
+            continue;
+        }
+        for method in ["post", "patch", "delete"] {
+            let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else { continue };
+            let parameters = operation.entry("parameters").or_insert_with(|| json!([]));
+            if let Some(parameters) = parameters.as_array_mut() {
+                parameters.push(json!({
+                    "name": "wait_for",
+                    "in": "query",
+                    "required": false,
+                    "description": "`indexed`: answer only once the write is visible to matching and search \
+                                    (at most 5 s; normally well under 1 s)",
+                    "schema": {"type": "string", "enum": ["indexed"]}
+                }));
+            }
+        }
+    }
 }
 
 /// Replaces every `allOf` of object schemas (a `#[serde(flatten)]`) by one object

@@ -17,7 +17,10 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::follower::{Derived, Follower};
+use crate::matching::Matching;
 use crate::metrics::Metrics;
+use jobmatch_matching::Weights;
 use crate::openapi::{ApiDoc, finish};
 use crate::routes;
 use crate::state::AppState;
@@ -45,11 +48,17 @@ pub enum StartError {
         address: String,
         source: std::io::Error,
     },
+    #[error("could not build the matching and search indexes from the database")]
+    Indexes(#[source] jobmatch_store::StoreError),
+    #[error("the matching configuration is invalid")]
+    Matching(#[source] jobmatch_matching::MatchError),
 }
 
 impl Application {
     /// Binds `address` (port 0 picks a free port, for tests) and prepares the server.
-    pub fn build(address: &str, store: Store) -> Result<Application, StartError> {
+    /// Binds, builds the derived indexes from the database, and starts following the
+    /// change feed; serving starts with [`Application::run`].
+    pub async fn build(address: &str, store: Store) -> Result<Application, StartError> {
         let listener = TcpListener::bind(address).map_err(|source| StartError::Bind {
             address: address.to_string(),
             source,
@@ -61,11 +70,12 @@ impl Application {
                 source,
             })?
             .port();
-        let state = web::Data::new(AppState {
-            store,
-            reference: Reference::embedded(),
-            metrics: Metrics::new(),
-        });
+        let reference = Reference::embedded();
+        let matching = Arc::new(Matching::new(reference, Weights::default()).map_err(StartError::Matching)?);
+        let derived: Vec<Arc<dyn Derived>> = vec![matching.clone()];
+        let (follower, feed) = Follower::bootstrap(store.clone(), derived).await.map_err(StartError::Indexes)?;
+        tokio::spawn(follower.run());
+        let state = web::Data::new(AppState { store, reference, metrics: Metrics::new(), matching, feed });
         let document = api_document();
         let routes_by_path = Arc::new(RouteTable::from_document(&document));
         let server = HttpServer::new(move || {

@@ -89,6 +89,7 @@ pub async fn create_employer(
     let object = resource::read_object(&request, payload).await?;
     let employer: EmployerInput = crate::body::validated(object, state.reference)?;
     let (status, record) = resource::store_new(&state, &principal, &employer).await?;
+    resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(status, &record))
 }
 
@@ -151,6 +152,7 @@ pub async fn update_employer(
     let (employer, expected) =
         resource::merge_patch::<EmployerInput>(&state, &request, &existing, patch).await?;
     let record = resource::save_patch(&state, &id, expected, &employer).await?;
+    resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 

@@ -1,6 +1,7 @@
 //! Every route, registered through utoipa so that none can exist undocumented.
 
 pub mod employers;
+pub mod matching;
 pub mod ops;
 pub mod reference;
 pub mod resource;
@@ -33,5 +34,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(workers::list_workers)
         .service(workers::get_worker)
         .service(workers::update_worker)
-        .service(workers::delete_worker);
+        .service(workers::delete_worker)
+        .service(matching::vacancy_candidates)
+        .service(matching::worker_vacancies)
+        .service(matching::match_preview);
 }

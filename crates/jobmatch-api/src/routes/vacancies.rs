@@ -126,6 +126,7 @@ pub async fn create_vacancy(
     principal.require_employer_scope(&vacancy.employer_id)?;
     require_employer_exists(&state, &vacancy.employer_id).await?;
     let (status, record) = resource::store_new(&state, &principal, &vacancy).await?;
+    resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(status, &record))
 }
 
@@ -190,6 +191,7 @@ pub async fn update_vacancy(
         require_employer_exists(&state, &vacancy.employer_id).await?;
     }
     let record = resource::save_patch(&state, &id, expected, &vacancy).await?;
+    resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -210,6 +212,7 @@ pub async fn update_vacancy(
 pub async fn close_vacancy(
     state: web::Data<AppState>,
     principal: Principal,
+    request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let existing = resource::fetch::<VacancyInput>(&state, &id).await?;
@@ -217,10 +220,12 @@ pub async fn close_vacancy(
     let mut vacancy: VacancyInput =
         serde_json::from_value(existing.body.clone()).map_err(ApiError::internal)?;
     if vacancy.status == VacancyStatus::Closed {
+        resource::wait_if_asked(&state, &request).await?;
         return Ok(record_response(StatusCode::OK, &existing));
     }
     vacancy.status = VacancyStatus::Closed;
     let record = resource::save_patch(&state, &id, Some(existing.version), &vacancy).await?;
+    resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 

@@ -89,6 +89,7 @@ pub async fn create_worker(
     let object = resource::read_object(&request, payload).await?;
     let worker: WorkerInput = crate::body::validated(object, state.reference)?;
     let (status, record) = resource::store_new(&state, &principal, &worker).await?;
+    resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(status, &record))
 }
 
@@ -156,6 +157,7 @@ pub async fn update_worker(
     let (worker, expected) =
         resource::merge_patch::<WorkerInput>(&state, &request, &existing, patch).await?;
     let record = resource::save_patch(&state, &id, expected, &worker).await?;
+    resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -176,11 +178,13 @@ pub async fn update_worker(
 pub async fn delete_worker(
     state: web::Data<AppState>,
     principal: Principal,
+    request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&ROLES)?;
     resource::check_id(&id)?;
     if state.store.delete(Entity::Worker, &id).await? {
+        resource::wait_if_asked(&state, &request).await?;
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::NotFound(format!("no worker has the id {id}")))

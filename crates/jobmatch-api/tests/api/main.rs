@@ -4,5 +4,6 @@
 mod helpers;
 
 mod errors;
+mod matching;
 mod openapi;
 mod resources;

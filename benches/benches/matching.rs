@@ -1,0 +1,243 @@
+//! Matching at national scale: top-20 candidates for a vacancy among 1,000,000
+//! returnees, and top-20 vacancies for a returnee among 100,000, in process on one
+//! thread, plus the index's memory per worker.
+//!
+//! The data is synthetic (`jobmatch_matching::synthetic`: real ESCO skill mixes,
+//! returnee home provinces). Smaller runs: `JOBMATCH_BENCH_WORKERS=100000
+//! JOBMATCH_BENCH_VACANCIES=10000 cargo bench -p jobmatch-benches --bench matching`.
+//! Before criterion's own measurements, the bench prints p50/p99 over 200 distinct
+//! queries of each kind, with related-skill credit on (the default) and off.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jobmatch_domain::Reference;
+use jobmatch_matching::{CandidateQuery, MatchIndex, VacancyQuery, Weights, synthetic};
+
+const QUERIES: usize = 200;
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Resident set size of this process, in bytes (Linux; 0 elsewhere).
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|text| text.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn percentile(sorted: &[Duration], share: f64) -> Duration {
+    let index = ((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+fn report(label: &str, mut times: Vec<Duration>) {
+    times.sort_unstable();
+    println!(
+        "{label}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms over {} queries",
+        percentile(&times, 0.50).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3,
+        times.len()
+    );
+}
+
+struct Fixture {
+    index: MatchIndex<'static>,
+    vacancy_ids: Vec<String>,
+    worker_ids: Vec<String>,
+}
+
+fn build() -> Fixture {
+    let reference = Reference::embedded();
+    let worker_count = env_count("JOBMATCH_BENCH_WORKERS", 1_000_000);
+    let vacancy_count = env_count("JOBMATCH_BENCH_VACANCIES", 100_000);
+    let mut index = MatchIndex::new(reference, Weights::default()).expect("default weights");
+
+    let rss_before = rss_bytes();
+    let started = Instant::now();
+    let mut worker_ids = Vec::new();
+    let sample_every = (worker_count / QUERIES).max(1);
+    for (n, (id, input)) in synthetic::workers(worker_count, 1, reference).enumerate() {
+        index.upsert_worker(&id, &input).expect("index has room");
+        if n % sample_every == 0 && worker_ids.len() < QUERIES {
+            worker_ids.push(id);
+        }
+    }
+    index.shrink_to_fit();
+    let worker_time = started.elapsed();
+    let rss_workers = rss_bytes();
+
+    let started = Instant::now();
+    let mut vacancy_ids = Vec::new();
+    let sample_every = (vacancy_count / QUERIES).max(1);
+    for (n, (id, input)) in synthetic::vacancies(vacancy_count, 2, reference).enumerate() {
+        index.upsert_vacancy(&id, &input).expect("index has room");
+        if n % sample_every == 0 && vacancy_ids.len() < QUERIES {
+            vacancy_ids.push(id);
+        }
+    }
+    index.shrink_to_fit();
+    let vacancy_time = started.elapsed();
+    let rss_all = rss_bytes();
+
+    let usage = index.memory_usage();
+    println!(
+        "built {} workers in {:.1} s ({:.0}/s), {} vacancies in {:.1} s",
+        usage.workers,
+        worker_time.as_secs_f64(),
+        usage.workers as f64 / worker_time.as_secs_f64(),
+        usage.vacancies,
+        vacancy_time.as_secs_f64()
+    );
+    println!(
+        "memory, counted from container capacities: {:.0} bytes per worker (worker side {:.1} MB), vacancies {:.1} MB, shared {:.1} MB",
+        usage.bytes_per_worker(),
+        usage.worker_bytes as f64 / 1e6,
+        usage.vacancy_bytes as f64 / 1e6,
+        usage.shared_bytes as f64 / 1e6
+    );
+    println!(
+        "memory, process RSS: {:.0} bytes per worker from the growth while loading workers; RSS {:.0} MB with workers and vacancies loaded",
+        (rss_workers.saturating_sub(rss_before)) as f64 / usage.workers.max(1) as f64,
+        rss_all as f64 / 1e6
+    );
+    Fixture {
+        index,
+        vacancy_ids,
+        worker_ids,
+    }
+}
+
+fn measure(fixture: &Fixture) {
+    let today = synthetic::today();
+    let related_off = Weights {
+        related_skill_credit: 0.0,
+        ..Weights::default()
+    };
+    for (label, weights) in [
+        ("related credit on", None),
+        ("related credit off", Some(related_off)),
+    ] {
+        // One untimed pass warms the scratch pool and the caches.
+        let query = CandidateQuery {
+            weights,
+            ..CandidateQuery::new(today)
+        };
+        let mut times = Vec::with_capacity(QUERIES);
+        let mut returned = 0;
+        for pass in 0..2 {
+            times.clear();
+            for id in &fixture.vacancy_ids {
+                let started = Instant::now();
+                let found = fixture
+                    .index
+                    .candidates_for_vacancy(id, &query)
+                    .expect("query");
+                times.push(started.elapsed());
+                if pass == 1 {
+                    returned += found.len();
+                }
+                black_box(found);
+            }
+        }
+        report(
+            &format!("top-20 candidates for a vacancy ({label}, {returned} results)"),
+            times,
+        );
+
+        let query = VacancyQuery {
+            weights,
+            ..VacancyQuery::new(today)
+        };
+        let mut times = Vec::with_capacity(QUERIES);
+        for _ in 0..2 {
+            times.clear();
+            for id in &fixture.worker_ids {
+                let started = Instant::now();
+                black_box(
+                    fixture
+                        .index
+                        .vacancies_for_worker(id, &query)
+                        .expect("query"),
+                );
+                times.push(started.elapsed());
+            }
+        }
+        report(&format!("top-20 vacancies for a worker ({label})"), times);
+    }
+
+    // How much related-skill credit changes the lists: share of top-20 entries that
+    // differ between on and off.
+    let off = CandidateQuery {
+        weights: Some(related_off),
+        ..CandidateQuery::new(today)
+    };
+    let (mut changed, mut total) = (0, 0);
+    for id in &fixture.vacancy_ids {
+        let with: Vec<String> = fixture
+            .index
+            .candidates_for_vacancy(id, &CandidateQuery::new(today))
+            .expect("query")
+            .into_iter()
+            .map(|m| m.worker_id)
+            .collect();
+        let without: Vec<String> = fixture
+            .index
+            .candidates_for_vacancy(id, &off)
+            .expect("query")
+            .into_iter()
+            .map(|m| m.worker_id)
+            .collect();
+        total += with.len();
+        changed += with.iter().filter(|id| !without.contains(id)).count();
+    }
+    println!(
+        "related-skill credit changes {changed} of {total} top-20 candidate entries ({:.1} %)",
+        changed as f64 * 100.0 / total.max(1) as f64
+    );
+}
+
+fn matching(c: &mut Criterion) {
+    let fixture = build();
+    measure(&fixture);
+    let today = synthetic::today();
+    let mut group = c.benchmark_group("matching");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    let candidates = CandidateQuery::new(today);
+    group.bench_function("top 20 candidates, 200 vacancies in turn", |b| {
+        let mut next = 0;
+        b.iter(|| {
+            next = (next + 1) % fixture.vacancy_ids.len();
+            black_box(
+                fixture
+                    .index
+                    .candidates_for_vacancy(&fixture.vacancy_ids[next], &candidates),
+            )
+        })
+    });
+    let vacancies = VacancyQuery::new(today);
+    group.bench_function("top 20 vacancies, 200 workers in turn", |b| {
+        let mut next = 0;
+        b.iter(|| {
+            next = (next + 1) % fixture.worker_ids.len();
+            black_box(
+                fixture
+                    .index
+                    .vacancies_for_worker(&fixture.worker_ids[next], &vacancies),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, matching);
+criterion_main!(benches);

@@ -1,0 +1,274 @@
+//! Matching: the best candidates for a vacancy, the best vacancies for a person,
+//! and a preview for a profile not yet registered. Every item carries its
+//! explanation, component by component.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use jobmatch_domain::resources::WorkerInput;
+use jobmatch_domain::{FieldError, Sector};
+use jobmatch_matching::{CandidateQuery, MatchError, ScoredMatch, VacancyQuery, Weights, WorkerProfile};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::resource;
+use crate::auth::{Principal, Role};
+use crate::error::{ApiError, Problem};
+use crate::params::Params;
+use crate::state::AppState;
+
+/// Ranked matches and the weights they were scored with.
+#[derive(Serialize, ToSchema)]
+pub struct MatchList {
+    pub items: Vec<ScoredMatch>,
+    /// Matching lists are complete in one page (`limit` at most 100).
+    pub next_cursor: Option<String>,
+    pub weights: Weights,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CandidatesQuery {
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<u32>,
+    /// Leave out candidates scoring less (0 to 1).
+    #[param(minimum = 0, maximum = 1)]
+    pub min_score: Option<f64>,
+    /// Only people whose home is in this province.
+    #[param(pattern = "^[0-9]{2}$")]
+    pub province_code: Option<String>,
+    /// Also list ineligible people, flagged, with the reason.
+    pub include_ineligible: Option<bool>,
+    /// Weights for this request, e.g. `skills:0.6,distance:0.2`; the others keep their defaults.
+    #[param(pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$", example = "skills:0.6,distance:0.2")]
+    pub weights: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorkerVacanciesQuery {
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<u32>,
+    #[param(minimum = 0, maximum = 1)]
+    pub min_score: Option<f64>,
+    pub sector: Option<Sector>,
+    /// Only vacancies in this province.
+    #[param(pattern = "^[0-9]{2}$")]
+    pub province_code: Option<String>,
+    /// At most this many vacancies of one employer (0 for no cap).
+    #[param(minimum = 0, maximum = 100, default = 3)]
+    pub max_per_employer: Option<u32>,
+    pub include_ineligible: Option<bool>,
+    /// Weights for this request, e.g. `skills:0.6,distance:0.2`.
+    #[param(pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$", example = "skills:0.6,distance:0.2")]
+    pub weights: Option<String>,
+}
+
+/// A profile to try before registering it, and what to rank it against.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    pub worker: WorkerInput,
+    #[schema(minimum = 1, maximum = 100, default = 20)]
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[schema(minimum = 0, maximum = 1)]
+    #[serde(default)]
+    pub min_score: Option<f64>,
+    #[serde(default)]
+    pub sector: Option<Sector>,
+    #[serde(default)]
+    pub province_code: Option<String>,
+    #[serde(default)]
+    pub weights: Option<Weights>,
+}
+
+fn limit_of(limit: Option<u32>) -> Result<usize, ApiError> {
+    match limit.unwrap_or(20) {
+        limit @ 1..=100 => Ok(limit as usize),
+        _ => Err(ApiError::bad_request("limit", "must be between 1 and 100")),
+    }
+}
+
+fn min_score_of(min_score: Option<f64>) -> Result<f64, ApiError> {
+    match min_score.unwrap_or(0.0) {
+        score if (0.0..=1.0).contains(&score) => Ok(score),
+        _ => Err(ApiError::bad_request("min_score", "must be between 0 and 1")),
+    }
+}
+
+/// Parses `skills:0.6,distance:0.2` over the configured weights.
+fn weights_of(text: Option<&str>, base: &Weights) -> Result<Option<Weights>, ApiError> {
+    let Some(text) = text.filter(|text| !text.is_empty()) else { return Ok(None) };
+    let mut object = serde_json::to_value(base).map_err(ApiError::internal)?;
+    for pair in text.split(',') {
+        let (name, value) = pair
+            .split_once(':')
+            .ok_or_else(|| ApiError::bad_request("weights", format!("{pair:?} is not name:number")))?;
+        let field = format!("weights.{name}");
+        if object.get(name).is_none() {
+            return Err(ApiError::bad_request(&field, "is not a weight"));
+        }
+        let number: f64 = value.parse().map_err(|_| ApiError::bad_request(&field, "must be a number"))?;
+        object[name] = Value::from(number);
+    }
+    let weights: Weights = serde_json::from_value(object).map_err(|error| ApiError::bad_request("weights", error.to_string()))?;
+    weights.validate().map_err(match_error)?;
+    Ok(Some(weights))
+}
+
+fn match_error(error: MatchError) -> ApiError {
+    match error {
+        MatchError::UnknownWorker(id) => ApiError::NotFound(format!("no worker has the id {id}")),
+        MatchError::UnknownVacancy(id) => ApiError::NotFound(format!("no vacancy has the id {id}")),
+        MatchError::InvalidWeight { name, reason } => ApiError::bad_request(&format!("weights.{name}"), reason),
+        MatchError::InvalidLimit { .. } => ApiError::bad_request("limit", "must be between 1 and 100"),
+        MatchError::InvalidMinScore => ApiError::bad_request("min_score", "must be between 0 and 1"),
+        MatchError::InvalidProvinceCode(_) => ApiError::bad_request("province_code", "is not a province code"),
+        full @ MatchError::Full { .. } => ApiError::internal(full),
+    }
+}
+
+fn list(items: Vec<ScoredMatch>, weights: Weights) -> HttpResponse {
+    HttpResponse::Ok().json(MatchList { items, next_cursor: None, weights })
+}
+
+/// Best candidates for a vacancy
+///
+/// Returnees ranked for the vacancy, best first, each with a score from 0 to 1 and
+/// its explanation: the contribution of each component, the matched and missing
+/// required skills, and a sentence to read out. People who cannot take the job (too
+/// far and not willing to move, under age, not available in time, not seeking) are
+/// left out unless `include_ineligible` is set. Ties are broken by worker id.
+/// Employer keys may ask only for their own vacancies.
+#[utoipa::path(
+    tag = "matching",
+    operation_id = "vacancy_candidates",
+    params(("id" = String, Path, description = "Vacancy id", format = "uuid"), CandidatesQuery),
+    responses(
+        (status = 200, description = "Candidates, best first", body = MatchList),
+        (status = 404, description = "No such vacancy", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/vacancies/{id}/candidates")]
+pub async fn vacancy_candidates(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: Params<CandidatesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Admin, Role::Staff, Role::Employer])?;
+    let query = query.0;
+    let vacancy = resource::fetch::<jobmatch_domain::resources::VacancyInput>(&state, &id).await?;
+    if let Some(employer_id) = vacancy.columns.employer_id.as_deref() {
+        principal.require_employer_scope(employer_id)?;
+    }
+    let index = state.matching.read();
+    let weights = weights_of(query.weights.as_deref(), index.weights())?;
+    let applied = weights.unwrap_or(*index.weights());
+    let request = CandidateQuery {
+        today: Utc::now().date_naive(),
+        limit: limit_of(query.limit)?,
+        min_score: min_score_of(query.min_score)?,
+        province_code: query.province_code,
+        weights,
+        include_ineligible: query.include_ineligible.unwrap_or(false),
+    };
+    let items = index.candidates_for_vacancy(&id, &request).map_err(match_error)?;
+    Ok(list(items, applied))
+}
+
+/// Best vacancies for a returnee
+///
+/// Open vacancies ranked for the person, best first, at most three per employer by
+/// default (`max_per_employer`), each with its explanation. Staff and admins only.
+#[utoipa::path(
+    tag = "matching",
+    operation_id = "worker_vacancies",
+    params(("id" = String, Path, description = "Worker id", format = "uuid"), WorkerVacanciesQuery),
+    responses(
+        (status = 200, description = "Vacancies, best first", body = MatchList),
+        (status = 404, description = "No such worker", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/workers/{id}/vacancies")]
+pub async fn worker_vacancies(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+    query: Params<WorkerVacanciesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Admin, Role::Staff])?;
+    let query = query.0;
+    resource::fetch::<WorkerInput>(&state, &id).await?;
+    let index = state.matching.read();
+    let weights = weights_of(query.weights.as_deref(), index.weights())?;
+    let applied = weights.unwrap_or(*index.weights());
+    let request = VacancyQuery {
+        today: Utc::now().date_naive(),
+        limit: limit_of(query.limit)?,
+        min_score: min_score_of(query.min_score)?,
+        sector: query.sector,
+        province_code: query.province_code,
+        max_per_employer: query.max_per_employer.unwrap_or(3) as usize,
+        weights,
+        include_ineligible: query.include_ineligible.unwrap_or(false),
+    };
+    let items = index.vacancies_for_worker(&id, &request).map_err(match_error)?;
+    Ok(list(items, applied))
+}
+
+/// Preview matches for an unsaved profile
+///
+/// Scores a profile that is not registered (a counsellor trying options with a
+/// person before registering them) against the open vacancies. Nothing is stored.
+#[utoipa::path(
+    tag = "matching",
+    operation_id = "match_preview",
+    request_body(content = PreviewRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Vacancies, best first", body = MatchList),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/match/preview")]
+pub async fn match_preview(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(&[Role::Admin, Role::Staff])?;
+    let mut object = resource::read_object(&request, payload).await?;
+    let worker_object = match object.remove("worker") {
+        Some(Value::Object(worker)) => worker,
+        Some(_) => return Err(ApiError::Validation(vec![FieldError::new("worker", "must be an object")])),
+        None => return Err(ApiError::Validation(vec![FieldError::new("worker", "is required")])),
+    };
+    let worker: WorkerInput = crate::body::validated(worker_object, state.reference).map_err(|error| match error {
+        ApiError::Validation(errors) => ApiError::Validation(
+            errors.into_iter().map(|error| FieldError::new(format!("worker.{}", error.field), error.message)).collect(),
+        ),
+        other => other,
+    })?;
+    object.insert("worker".to_string(), serde_json::to_value(&worker).map_err(ApiError::internal)?);
+    let preview: PreviewRequest = serde_json::from_value(Value::Object(object))
+        .map_err(|error| ApiError::Validation(vec![FieldError::new("body", error.to_string())]))?;
+    let index = state.matching.read();
+    if let Some(weights) = &preview.weights {
+        weights.validate().map_err(match_error)?;
+    }
+    let applied = preview.weights.unwrap_or(*index.weights());
+    let profile = WorkerProfile::from_input("preview", &worker, state.reference);
+    let query = VacancyQuery {
+        today: Utc::now().date_naive(),
+        limit: limit_of(preview.limit)?,
+        min_score: min_score_of(preview.min_score)?,
+        sector: preview.sector,
+        province_code: preview.province_code,
+        weights: preview.weights,
+        ..VacancyQuery::new(Utc::now().date_naive())
+    };
+    let items = index.preview(&profile, &query).map_err(match_error)?;
+    Ok(list(items, applied))
+}

@@ -1,0 +1,917 @@
+//! Behaviour of the engine as a counsellor would describe it, and property tests of
+//! the scoring math.
+
+use std::sync::OnceLock;
+
+use chrono::{Months, NaiveDate};
+use jobmatch_domain::reference::{Occupation, SkillId};
+use jobmatch_domain::resources::{VacancyInput, VacancyStatus, WorkerInput, WorkerStatus};
+use jobmatch_domain::{Reference, Sector};
+use proptest::prelude::*;
+use serde_json::json;
+
+use crate::{
+    CandidateQuery, Component, MatchError, MatchIndex, ReasonCode, ReasonKind, VacancyProfile,
+    VacancyQuery, Weights, WorkerProfile, synthetic,
+};
+
+fn reference() -> &'static Reference {
+    Reference::embedded()
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+}
+
+/// A sewing machine operator occupation with at least five essential skills.
+fn sewing() -> &'static Occupation {
+    reference()
+        .taxonomy
+        .occupations()
+        .iter()
+        .find(|o| o.isco_code == "8153" && o.essential_skills.len() >= 5)
+        .expect("a sewing occupation")
+}
+
+fn skill(n: usize) -> SkillId {
+    sewing().essential_skills[n]
+}
+
+fn uuid(skill: SkillId) -> String {
+    reference().taxonomy.skill(skill).id.clone()
+}
+
+fn label(skill: SkillId) -> String {
+    reference().taxonomy.skill(skill).label.clone()
+}
+
+fn worker(skills: &[(SkillId, u8)]) -> WorkerInput {
+    let skills: Vec<_> = skills
+        .iter()
+        .map(|(skill, level)| json!({"skill": uuid(*skill), "level": level}))
+        .collect();
+    serde_json::from_value(json!({
+        "full_name": "Sok",
+        "date_of_birth": "1995-06-01",
+        "province_code": "12",
+        "skills": skills,
+        "experience": [{"occupation": sewing().id, "years": 3, "country": "TH"}],
+        "max_travel_km": 30,
+        "expected_wage_usd": 230
+    }))
+    .unwrap()
+}
+
+fn vacancy(required: &[(SkillId, u8)]) -> VacancyInput {
+    let required: Vec<_> = required
+        .iter()
+        .map(|(skill, level)| json!({"skill": uuid(*skill), "min_level": level}))
+        .collect();
+    serde_json::from_value(json!({
+        "employer_id": "employer-1",
+        "title": "Sewing machine operators",
+        "sector": "garment",
+        "occupation": sewing().id,
+        "province_code": "12",
+        "wage_min_usd": 210,
+        "wage_max_usd": 260,
+        "required_skills": required
+    }))
+    .unwrap()
+}
+
+fn four_skills() -> Vec<(SkillId, u8)> {
+    (0..4).map(|n| (skill(n), 2)).collect()
+}
+
+fn index() -> MatchIndex<'static> {
+    MatchIndex::new(reference(), Weights::default()).unwrap()
+}
+
+fn flagged(today: NaiveDate) -> CandidateQuery {
+    CandidateQuery {
+        include_ineligible: true,
+        ..CandidateQuery::new(today)
+    }
+}
+
+#[test]
+fn worker_beyond_travel_range_is_ineligible() {
+    let mut index = index();
+    let mut far = vacancy(&four_skills());
+    far.province_code = "17".to_string(); // Siem Reap, about 230 km from Phnom Penh
+    index.upsert_vacancy("v", &far).unwrap();
+    index.upsert_worker("w", &worker(&four_skills())).unwrap();
+
+    let eligible = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    assert!(eligible.is_empty());
+
+    let all = index
+        .candidates_for_vacancy("v", &flagged(today()))
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(!all[0].eligible);
+    let reason = &all[0].explanation.reasons[0];
+    assert_eq!(
+        (reason.code, reason.kind),
+        (ReasonCode::TooFar, ReasonKind::Ineligible)
+    );
+    assert!(reason.message.contains("km"), "{}", reason.message);
+    let km = all[0].explanation.distance_km.unwrap();
+    assert!((200.0..260.0).contains(&km), "{km}");
+    assert!(all[0].explanation.summary.contains("Not eligible"));
+}
+
+#[test]
+fn relocating_worker_is_eligible_anywhere() {
+    let mut index = index();
+    let mut far = vacancy(&four_skills());
+    far.province_code = "17".to_string();
+    far.benefits = vec![jobmatch_domain::resources::Benefit::Accommodation];
+    index.upsert_vacancy("v", &far).unwrap();
+    let mut mover = worker(&four_skills());
+    mover.willing_to_relocate = true;
+    index.upsert_worker("w", &mover).unwrap();
+
+    let found = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let explanation = &found[0].explanation;
+    assert!(found[0].eligible && explanation.needs_to_relocate);
+    assert!(explanation.summary.contains("willing to relocate"));
+    assert!(explanation.summary.contains("accommodation is offered"));
+    let distance = explanation
+        .components
+        .iter()
+        .find(|c| c.component == Component::Distance)
+        .unwrap();
+    assert_eq!(distance.score, 0.3);
+}
+
+#[test]
+fn construction_vacancy_excludes_seventeen_year_olds() {
+    let mut index = index();
+    let mut site = vacancy(&four_skills());
+    site.sector = Sector::Construction;
+    site.min_age = None;
+    index.upsert_vacancy("v", &site).unwrap();
+    let mut young = worker(&four_skills());
+    young.date_of_birth = today().checked_sub_months(Months::new(17 * 12 + 6));
+    index.upsert_worker("young", &young).unwrap();
+    let mut adult = worker(&four_skills());
+    adult.date_of_birth = today().checked_sub_months(Months::new(18 * 12));
+    index.upsert_worker("adult", &adult).unwrap();
+
+    let eligible = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    let ids: Vec<&str> = eligible.iter().map(|m| m.worker_id.as_str()).collect();
+    assert_eq!(ids, ["adult"]);
+
+    let all = index
+        .candidates_for_vacancy("v", &flagged(today()))
+        .unwrap();
+    let young_match = all.iter().find(|m| m.worker_id == "young").unwrap();
+    assert_eq!(
+        young_match.explanation.reasons[0].code,
+        ReasonCode::UnderAge
+    );
+    assert!(young_match.explanation.reasons[0].message.contains("is 17"));
+    assert!(
+        young_match.explanation.reasons[0]
+            .message
+            .contains("minimum age of 18")
+    );
+}
+
+#[test]
+fn missing_required_skill_lowers_score_and_is_listed() {
+    let mut index = index();
+    index.upsert_vacancy("v", &vacancy(&four_skills())).unwrap();
+    index.upsert_worker("all", &worker(&four_skills())).unwrap();
+    index
+        .upsert_worker("three", &worker(&four_skills()[..3]))
+        .unwrap();
+    let ranked = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    assert_eq!(ranked[0].worker_id, "all");
+    assert_eq!(ranked[1].worker_id, "three");
+    assert!(ranked[0].score > ranked[1].score);
+    let explanation = &ranked[1].explanation;
+    assert_eq!(explanation.matched_skills.len(), 3);
+    assert_eq!(explanation.missing_skills.len(), 1);
+    assert_eq!(explanation.missing_skills[0].label, label(skill(3)));
+    assert_eq!(explanation.missing_skills[0].min_level, 2);
+    let sentence = explanation.summary_with_name(Some("Sok"));
+    let expected = format!(
+        "Sok has 3 of the 4 required skills (missing: {})",
+        label(skill(3))
+    );
+    assert!(sentence.starts_with(&expected), "{sentence}");
+    assert!(
+        sentence.contains("expects 230 USD, within the 210–260 USD offered"),
+        "{sentence}"
+    );
+}
+
+#[test]
+fn summary_names_the_person_only_when_asked() {
+    let mut index = index();
+    index.upsert_vacancy("v", &vacancy(&four_skills())).unwrap();
+    index.upsert_worker("w", &worker(&four_skills())).unwrap();
+    let found = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    let explanation = &found[0].explanation;
+    assert!(!explanation.summary.contains("Sok"));
+    assert!(
+        explanation
+            .summary
+            .starts_with("This person has all 4 required skills")
+    );
+    assert_eq!(explanation.summary, explanation.summary_with_name(None));
+    assert!(
+        explanation
+            .summary_with_name(Some("Sok"))
+            .starts_with("Sok has all 4")
+    );
+}
+
+#[test]
+fn expected_wage_above_offer_is_penalised_and_explained() {
+    let mut index = index();
+    index.upsert_vacancy("v", &vacancy(&four_skills())).unwrap();
+    index
+        .upsert_worker("modest", &worker(&four_skills()))
+        .unwrap();
+    let mut dear = worker(&four_skills());
+    dear.expected_wage_usd = Some(300.0);
+    index.upsert_worker("dear", &dear).unwrap();
+    let ranked = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    assert_eq!(
+        ranked.len(),
+        2,
+        "a wage above the offer is not ineligibility"
+    );
+    assert_eq!(ranked[1].worker_id, "dear");
+    assert!(ranked[1].eligible);
+    let explanation = &ranked[1].explanation;
+    assert!(explanation.wage_penalty_factor < 1.0);
+    assert!(ranked[1].score < ranked[0].score * 0.8);
+    let reason = &explanation.reasons[0];
+    assert_eq!(
+        (reason.code, reason.kind),
+        (ReasonCode::WageAboveOffer, ReasonKind::Penalty)
+    );
+    assert!(reason.message.contains("15 % above"), "{}", reason.message);
+    assert!(
+        explanation
+            .summary
+            .contains("expects 300 USD, above the 210–260 USD offered")
+    );
+    let contributions: f64 = explanation.components.iter().map(|c| c.contribution).sum();
+    assert!((contributions * explanation.wage_penalty_factor - ranked[1].score).abs() < 1e-12);
+}
+
+#[test]
+fn ties_are_broken_by_id() {
+    let mut index = index();
+    index.upsert_vacancy("v", &vacancy(&four_skills())).unwrap();
+    for id in ["c", "a", "b"] {
+        index.upsert_worker(id, &worker(&four_skills())).unwrap();
+    }
+    let ranked = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    let ids: Vec<&str> = ranked.iter().map(|m| m.worker_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert!(ranked.windows(2).all(|w| w[0].score == w[1].score));
+
+    for id in ["v2", "v0"] {
+        index.upsert_vacancy(id, &vacancy(&four_skills())).unwrap();
+    }
+    let query = VacancyQuery {
+        max_per_employer: 0,
+        ..VacancyQuery::new(today())
+    };
+    let ranked = index.vacancies_for_worker("a", &query).unwrap();
+    let ids: Vec<&str> = ranked.iter().map(|m| m.vacancy_id.as_str()).collect();
+    assert_eq!(ids, ["v", "v0", "v2"]);
+}
+
+#[test]
+fn at_most_three_vacancies_per_employer_by_default() {
+    let mut index = index();
+    for n in 0..5 {
+        index
+            .upsert_vacancy(&format!("big-{n}"), &vacancy(&four_skills()))
+            .unwrap();
+    }
+    for n in 0..2 {
+        let mut other = vacancy(&four_skills()[..2]);
+        other.employer_id = "employer-2".to_string();
+        index.upsert_vacancy(&format!("small-{n}"), &other).unwrap();
+    }
+    index
+        .upsert_worker("w", &worker(&four_skills()[..3]))
+        .unwrap();
+    let ranked = index
+        .vacancies_for_worker("w", &VacancyQuery::new(today()))
+        .unwrap();
+    let big = ranked
+        .iter()
+        .filter(|m| m.vacancy_id.starts_with("big"))
+        .count();
+    assert_eq!((ranked.len(), big), (5, 3));
+    let uncapped = index
+        .vacancies_for_worker(
+            "w",
+            &VacancyQuery {
+                max_per_employer: 0,
+                ..VacancyQuery::new(today())
+            },
+        )
+        .unwrap();
+    assert_eq!(uncapped.len(), 7);
+}
+
+#[test]
+fn invalid_weight_in_a_query_is_rejected_naming_it() {
+    let mut index = index();
+    index.upsert_vacancy("v", &vacancy(&four_skills())).unwrap();
+    let query = CandidateQuery {
+        weights: Some(Weights {
+            occupation: f64::INFINITY,
+            ..Weights::default()
+        }),
+        ..CandidateQuery::new(today())
+    };
+    let error = index.candidates_for_vacancy("v", &query).unwrap_err();
+    assert!(matches!(
+        error,
+        MatchError::InvalidWeight {
+            name: "occupation",
+            ..
+        }
+    ));
+    assert!(
+        MatchIndex::new(
+            reference(),
+            Weights {
+                skills: -1.0,
+                ..Weights::default()
+            }
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn bad_queries_and_unknown_ids_are_errors() {
+    let mut index = index();
+    index.upsert_vacancy("v", &vacancy(&four_skills())).unwrap();
+    let too_many = CandidateQuery {
+        limit: 101,
+        ..CandidateQuery::new(today())
+    };
+    assert!(matches!(
+        index.candidates_for_vacancy("v", &too_many),
+        Err(MatchError::InvalidLimit { got: 101, .. })
+    ));
+    assert_eq!(
+        index.candidates_for_vacancy("nope", &CandidateQuery::new(today())),
+        Err(MatchError::UnknownVacancy("nope".to_string()))
+    );
+    assert!(matches!(
+        index.vacancies_for_worker("nope", &VacancyQuery::new(today())),
+        Err(MatchError::UnknownWorker(_))
+    ));
+    let bad_province = CandidateQuery {
+        province_code: Some("xx".to_string()),
+        ..CandidateQuery::new(today())
+    };
+    assert!(matches!(
+        index.candidates_for_vacancy("v", &bad_province),
+        Err(MatchError::InvalidProvinceCode(_))
+    ));
+}
+
+#[test]
+fn closed_vacancy_late_availability_and_placed_worker_are_ineligible_with_codes() {
+    let mut index = index();
+    let mut filled = vacancy(&four_skills());
+    filled.status = VacancyStatus::Filled;
+    filled.starts_on = Some(today());
+    index.upsert_vacancy("v", &filled).unwrap();
+    let mut late = worker(&four_skills());
+    late.available_from = today().checked_add_days(chrono::Days::new(45));
+    late.status = WorkerStatus::Placed;
+    index.upsert_worker("w", &late).unwrap();
+    let all = index
+        .candidates_for_vacancy("v", &flagged(today()))
+        .unwrap();
+    let codes: Vec<ReasonCode> = all[0].explanation.reasons.iter().map(|r| r.code).collect();
+    assert_eq!(
+        codes,
+        [
+            ReasonCode::NotAvailableInTime,
+            ReasonCode::VacancyNotOpen,
+            ReasonCode::WorkerNotSeeking
+        ]
+    );
+    let json = serde_json::to_value(&all[0].explanation.reasons).unwrap();
+    assert_eq!(json[0]["code"], "not_available_in_time");
+    assert_eq!(json[0]["kind"], "ineligible");
+
+    let mut soon = late.clone();
+    soon.available_from = today().checked_add_days(chrono::Days::new(29));
+    soon.status = WorkerStatus::Seeking;
+    index.upsert_worker("w", &soon).unwrap();
+    let all = index
+        .candidates_for_vacancy("v", &flagged(today()))
+        .unwrap();
+    let codes: Vec<ReasonCode> = all[0].explanation.reasons.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [ReasonCode::VacancyNotOpen]);
+}
+
+#[test]
+fn updated_and_removed_workers_leave_the_posting_lists() {
+    let mut index = index();
+    index
+        .upsert_vacancy("v", &vacancy(&[(skill(4), 1)]))
+        .unwrap();
+    let mut other = vacancy(&[(skill(4), 1)]);
+    other.occupation = None;
+    index.upsert_vacancy("no-occupation", &other).unwrap();
+    index.upsert_worker("w", &worker(&[(skill(4), 3)])).unwrap();
+    let query = CandidateQuery::new(today());
+    assert_eq!(
+        index
+            .candidates_for_vacancy("no-occupation", &query)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Same person, skill dropped and experience gone: no longer a candidate.
+    let mut changed = worker(&[(skill(0), 3)]);
+    changed.experience.clear();
+    index.upsert_worker("w", &changed).unwrap();
+    assert!(
+        index
+            .candidates_for_vacancy("no-occupation", &query)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        index
+            .candidates_for_vacancy("v", &query)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(index.worker_count(), 1);
+
+    assert!(index.remove_worker("w"));
+    assert!(!index.remove_worker("w"));
+    assert_eq!(index.worker_count(), 0);
+    index.upsert_worker("x", &worker(&[(skill(4), 3)])).unwrap();
+    let found = index.candidates_for_vacancy("v", &query).unwrap();
+    assert_eq!(found[0].worker_id, "x");
+
+    assert!(index.remove_vacancy("v"));
+    assert!(
+        index
+            .vacancies_for_worker("x", &VacancyQuery::new(today()))
+            .unwrap()[0]
+            .vacancy_id
+            == "no-occupation"
+    );
+}
+
+#[test]
+fn related_skill_earns_partial_credit_and_can_be_switched_off() {
+    let tables = crate::tables::Tables::build(reference());
+    let (wanted, related) = (0..reference().taxonomy.skills().len() as u32)
+        .find_map(|s| {
+            tables
+                .related(s)
+                .first()
+                .map(|&(r, _)| (SkillId(s), SkillId(r)))
+        })
+        .unwrap();
+    let mut index = index();
+    let mut input = vacancy(&[(wanted, 2)]);
+    input.occupation = None;
+    index.upsert_vacancy("v", &input).unwrap();
+    let mut person = worker(&[(related, 2)]);
+    person.experience.clear();
+    index.upsert_worker("w", &person).unwrap();
+
+    let found = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    let missing = &found[0].explanation.missing_skills[0];
+    assert!(missing.related.is_some() && missing.credit > 0.0 && missing.credit < 0.8);
+
+    let off = CandidateQuery {
+        weights: Some(Weights {
+            related_skill_credit: 0.0,
+            ..Weights::default()
+        }),
+        ..CandidateQuery::new(today())
+    };
+    assert!(index.candidates_for_vacancy("v", &off).unwrap().is_empty());
+}
+
+#[test]
+fn vacancy_naming_no_skills_or_occupation_considers_everyone() {
+    let mut index = index();
+    let open: VacancyInput = serde_json::from_value(json!({
+        "employer_id": "e", "title": "General worker", "sector": "other", "province_code": "12"
+    }))
+    .unwrap();
+    index.upsert_vacancy("v", &open).unwrap();
+    index.upsert_worker("w", &worker(&[])).unwrap();
+    let found = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    let found = index
+        .vacancies_for_worker("w", &VacancyQuery::new(today()))
+        .unwrap();
+    assert_eq!(found.len(), 1);
+}
+
+#[test]
+fn preview_scores_an_unsaved_profile_like_a_stored_one() {
+    let mut index = index();
+    for (id, input) in synthetic::vacancies(300, 7, reference()) {
+        index.upsert_vacancy(&id, &input).unwrap();
+    }
+    let (id, input) = synthetic::workers(1, 9, reference()).next().unwrap();
+    let query = VacancyQuery::new(synthetic::today());
+    let profile = WorkerProfile::from_input(&id, &input, reference());
+    let previewed = index.preview(&profile, &query).unwrap();
+    index.upsert_worker(&id, &input).unwrap();
+    let stored = index.vacancies_for_worker(&id, &query).unwrap();
+    assert_eq!(previewed, stored);
+}
+
+/// The fast path must return exactly what scoring every worker would.
+#[test]
+fn indexed_queries_agree_with_exhaustive_scoring() {
+    let mut index = index();
+    let today = synthetic::today();
+    let workers: Vec<_> = synthetic::workers(4000, 11, reference()).collect();
+    for (id, input) in &workers {
+        index.upsert_worker(id, input).unwrap();
+    }
+    // Churn: replace and remove some, so slots are reused and the arena compacts.
+    for (id, _) in workers.iter().step_by(7) {
+        index.remove_worker(id);
+    }
+    for ((id, _), (_, input)) in
+        workers
+            .iter()
+            .step_by(5)
+            .zip(synthetic::workers(1000, 12, reference()))
+    {
+        index.upsert_worker(id, &input).unwrap();
+    }
+    let vacancies: Vec<_> = synthetic::vacancies(300, 13, reference()).collect();
+    for (id, input) in &vacancies {
+        index.upsert_vacancy(id, input).unwrap();
+    }
+    let variants = [
+        CandidateQuery::new(today),
+        CandidateQuery {
+            limit: 5,
+            include_ineligible: true,
+            ..CandidateQuery::new(today)
+        },
+        CandidateQuery {
+            weights: Some(Weights {
+                related_skill_credit: 0.0,
+                skills: 0.1,
+                distance: 0.5,
+                ..Weights::default()
+            }),
+            min_score: 0.5,
+            ..CandidateQuery::new(today)
+        },
+        CandidateQuery {
+            province_code: Some("01".to_string()),
+            ..CandidateQuery::new(today)
+        },
+    ];
+    for (id, _) in vacancies.iter().take(40) {
+        for query in &variants {
+            let fast: Vec<(String, f64)> = index
+                .candidates_for_vacancy(id, query)
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.worker_id, m.score))
+                .collect();
+            let slow = index.exhaustive_candidates(id, query).unwrap();
+            assert_eq!(fast, slow, "vacancy {id}, {query:?}");
+        }
+    }
+    let worker_variants = [
+        VacancyQuery::new(today),
+        VacancyQuery {
+            max_per_employer: 1,
+            include_ineligible: true,
+            limit: 7,
+            ..VacancyQuery::new(today)
+        },
+        VacancyQuery {
+            max_per_employer: 0,
+            sector: Some(Sector::Construction),
+            ..VacancyQuery::new(today)
+        },
+    ];
+    for (id, _) in workers.iter().skip(1).step_by(97) {
+        if !index.contains_worker(id) {
+            continue;
+        }
+        for query in &worker_variants {
+            let fast: Vec<(String, f64)> = index
+                .vacancies_for_worker(id, query)
+                .unwrap()
+                .into_iter()
+                .map(|m| (m.vacancy_id, m.score))
+                .collect();
+            let slow = index.exhaustive_vacancies(id, query).unwrap();
+            assert_eq!(fast, slow, "worker {id}, {query:?}");
+        }
+    }
+}
+
+#[test]
+fn memory_per_worker_is_counted() {
+    let mut index = index();
+    for (id, input) in synthetic::workers(2000, 3, reference()) {
+        index.upsert_worker(&id, &input).unwrap();
+    }
+    index.shrink_to_fit();
+    let usage = index.memory_usage();
+    assert_eq!(usage.workers, 2000);
+    assert!(usage.bytes_per_worker() < 300.0, "{usage:?}");
+}
+
+// Property tests of the scoring math, on profiles built from a pool of real skills.
+
+fn shared_index() -> &'static MatchIndex<'static> {
+    static INDEX: OnceLock<MatchIndex<'static>> = OnceLock::new();
+    INDEX.get_or_init(index)
+}
+
+/// Skills of one occupation plus some related ones, so related credit is exercised.
+fn pool() -> &'static [SkillId] {
+    static POOL: OnceLock<Vec<SkillId>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let tables = crate::tables::Tables::build(reference());
+        let mut pool: Vec<SkillId> = sewing().essential_skills.iter().take(8).copied().collect();
+        for s in pool.clone() {
+            pool.extend(tables.related(s.0).iter().take(2).map(|&(r, _)| SkillId(r)));
+        }
+        pool.sort_unstable();
+        pool.dedup();
+        pool.truncate(12);
+        pool
+    })
+}
+
+#[derive(Debug, Clone)]
+struct HeldSkill {
+    index: usize,
+    level: u8,
+    certified: bool,
+    years: Option<u8>,
+}
+
+fn held_skill() -> impl Strategy<Value = HeldSkill> {
+    (
+        0..12usize,
+        1..=4u8,
+        any::<bool>(),
+        proptest::option::of(0..20u8),
+    )
+        .prop_map(|(index, level, certified, years)| HeldSkill {
+            index,
+            level,
+            certified,
+            years,
+        })
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    held: Vec<HeldSkill>,
+    required: Vec<(usize, u8)>,
+    preferred: Vec<usize>,
+    years: f64,
+    min_years: Option<f64>,
+    expected: Option<u16>,
+    wage: (u16, u16),
+    travel: Option<u16>,
+    relocate: bool,
+    worker_province: usize,
+    vacancy_province: usize,
+    age: u32,
+    weights: [f64; 6],
+    related: f64,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        (
+            proptest::collection::vec(held_skill(), 0..8),
+            proptest::collection::vec((0..12usize, 1..=4u8), 0..6),
+            proptest::collection::vec(0..12usize, 0..3),
+            0.0..20.0f64,
+            proptest::option::of(0.5..5.0f64),
+            proptest::option::of(100..500u16),
+        ),
+        (
+            (150..300u16, 0..100u16),
+            proptest::option::of(0..300u16),
+            any::<bool>(),
+            0..25usize,
+            0..25usize,
+            15..60u32,
+            proptest::array::uniform6(0.0..1.0f64),
+            0.0..=1.0f64,
+        ),
+    )
+        .prop_map(
+            |(
+                (held, required, preferred, years, min_years, expected),
+                (wage, travel, relocate, worker_province, vacancy_province, age, weights, related),
+            )| Case {
+                held,
+                required,
+                preferred,
+                years,
+                min_years,
+                expected,
+                wage: (wage.0, wage.0 + wage.1),
+                travel,
+                relocate,
+                worker_province,
+                vacancy_province,
+                age,
+                weights,
+                related,
+            },
+        )
+}
+
+/// A pool skill by any index (strategies draw 0..12; the pool may be shorter).
+fn pooled(index: usize) -> SkillId {
+    pool()[index % pool().len()]
+}
+
+fn province(n: usize) -> String {
+    format!("{:02}", n + 1)
+}
+
+fn worker_of(case: &Case, held: &[HeldSkill]) -> WorkerProfile {
+    let mut skills: Vec<serde_json::Value> = Vec::new();
+    let mut seen = Vec::new();
+    for skill in held {
+        let id = pooled(skill.index);
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        skills.push(json!({
+            "skill": uuid(id),
+            "level": skill.level,
+            "certified": skill.certified,
+            "years": skill.years,
+        }));
+    }
+    let input: WorkerInput = serde_json::from_value(json!({
+        "full_name": "P",
+        "date_of_birth": today().checked_sub_months(Months::new(case.age * 12)).unwrap(),
+        "province_code": province(case.worker_province),
+        "skills": skills,
+        "experience": [{"occupation": sewing().id, "years": case.years}],
+        "max_travel_km": case.travel,
+        "willing_to_relocate": case.relocate,
+        "expected_wage_usd": case.expected,
+    }))
+    .unwrap();
+    WorkerProfile::from_input("w", &input, reference())
+}
+
+fn vacancy_of(case: &Case) -> VacancyProfile {
+    let required: Vec<_> = case
+        .required
+        .iter()
+        .map(|(index, level)| json!({"skill": uuid(pooled(*index)), "min_level": level}))
+        .collect();
+    let preferred: Vec<_> = case
+        .preferred
+        .iter()
+        .map(|index| json!({"skill": uuid(pooled(*index))}))
+        .collect();
+    let input: VacancyInput = serde_json::from_value(json!({
+        "employer_id": "e", "title": "t", "sector": "garment", "occupation": sewing().id,
+        "province_code": province(case.vacancy_province),
+        "wage_min_usd": case.wage.0, "wage_max_usd": case.wage.1,
+        "required_skills": required, "preferred_skills": preferred,
+        "min_experience_years": case.min_years,
+    }))
+    .unwrap();
+    VacancyProfile::from_input("v", &input, reference())
+}
+
+fn weights_of(case: &Case) -> Weights {
+    let [skills, occupation, experience, distance, wage, preferences] = case.weights;
+    Weights {
+        skills: skills + 0.01,
+        occupation,
+        experience,
+        distance,
+        wage,
+        preferences,
+        related_skill_credit: case.related,
+        ..Weights::default()
+    }
+}
+
+fn score(case: &Case, held: &[HeldSkill]) -> (f64, f64) {
+    let scored = shared_index()
+        .score_profiles(
+            &worker_of(case, held),
+            &vacancy_of(case),
+            today(),
+            Some(weights_of(case)),
+        )
+        .unwrap();
+    (scored.score, scored.explanation.components[0].score)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn score_and_every_component_stay_between_zero_and_one(case in case()) {
+        let scored = shared_index()
+            .score_profiles(&worker_of(&case, &case.held), &vacancy_of(&case), today(), Some(weights_of(&case)))
+            .unwrap();
+        prop_assert!((0.0..=1.0).contains(&scored.score));
+        for component in &scored.explanation.components {
+            prop_assert!((0.0..=1.0).contains(&component.score), "{component:?}");
+        }
+        let sum: f64 = scored.explanation.components.iter().map(|c| c.contribution).sum();
+        prop_assert!((sum * scored.explanation.wage_penalty_factor - scored.score).abs() < 1e-9);
+    }
+
+    #[test]
+    fn adding_a_required_skill_at_the_required_level_never_lowers_the_score(case in case(), pick in 0..6usize) {
+        prop_assume!(!case.required.is_empty());
+        let (index, _) = case.required[pick % case.required.len()];
+        // A skill listed twice is required at the higher of its levels.
+        let min_level = case
+            .required
+            .iter()
+            .filter(|(other, _)| pooled(*other) == pooled(index))
+            .map(|(_, level)| *level)
+            .max()
+            .unwrap_or(1);
+        let without: Vec<HeldSkill> = case
+            .held
+            .iter()
+            .filter(|h| pooled(h.index) != pooled(index))
+            .cloned()
+            .collect();
+        let mut with = without.clone();
+        with.insert(0, HeldSkill { index, level: min_level, certified: false, years: None });
+        let (before, skills_before) = score(&case, &without);
+        let (after, skills_after) = score(&case, &with);
+        prop_assert!(after >= before - 1e-12, "{before} -> {after}");
+        prop_assert!(skills_after >= skills_before - 1e-12);
+    }
+
+    #[test]
+    fn higher_level_never_lowers_the_skill_score(case in case(), pick in 0..8usize) {
+        prop_assume!(!case.held.is_empty());
+        let position = pick % case.held.len();
+        prop_assume!(case.held[position].level < 4);
+        let mut raised = case.held.clone();
+        raised[position].level += 1;
+        let (before, skills_before) = score(&case, &case.held);
+        let (after, skills_after) = score(&case, &raised);
+        prop_assert!(skills_after >= skills_before - 1e-12, "{skills_before} -> {skills_after}");
+        prop_assert!(after >= before - 1e-12);
+    }
+}
