@@ -1,0 +1,73 @@
+//! Running the real `jobmatch` binary from integration tests.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_jobmatch");
+
+pub struct Server {
+    child: Child,
+    pub address: String,
+}
+
+impl Server {
+    pub fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("JOBMATCH_DATABASE_URL", database_url)
+            .env("JOBMATCH_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("jobmatch starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("server printed its address")
+                .expect("readable stdout");
+            if let Some(address) = line.strip_prefix("jobmatch is listening on ") {
+                break address.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, address }
+    }
+
+    pub fn kill_hard(mut self) {
+        self.child.kill().expect("SIGKILL delivered");
+        self.child.wait().expect("server reaped");
+    }
+}
+
+pub fn create_key(data_dir: &std::path::Path, database_url: &str) -> String {
+    let output = Command::new(BINARY)
+        .args([
+            "keys",
+            "create",
+            "--role",
+            "staff",
+            "--name",
+            "durability test",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("JOBMATCH_DATABASE_URL", database_url)
+        .output()
+        .expect("keys create runs");
+    assert!(
+        output.status.success(),
+        "keys create failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    stdout
+        .lines()
+        .last()
+        .expect("the key is the last line")
+        .trim()
+        .to_string()
+}
