@@ -57,7 +57,9 @@ impl FeedPosition {
     pub async fn wait_for(&self, seq: i64, timeout: Duration) -> bool {
         self.nudge();
         let mut applied = self.applied.clone();
-        tokio::time::timeout(timeout, applied.wait_for(|current| *current >= seq)).await.is_ok_and(|result| result.is_ok())
+        tokio::time::timeout(timeout, applied.wait_for(|current| *current >= seq))
+            .await
+            .is_ok_and(|result| result.is_ok())
     }
 }
 
@@ -70,25 +72,40 @@ pub struct Follower {
 
 impl Follower {
     /// Builds every derived index from the database as it is now.
-    pub async fn bootstrap(store: Store, derived: Vec<Arc<dyn Derived>>) -> Result<(Follower, FeedPosition), StoreError> {
+    pub async fn bootstrap(
+        store: Store,
+        derived: Vec<Arc<dyn Derived>>,
+    ) -> Result<(Follower, FeedPosition), StoreError> {
         // Noted before the scan: a change that lands during the scan is applied
         // again afterwards, which is harmless; one noted after could be missed.
         let start = store.latest_change_seq().await?;
-        let follower = Follower { store, derived, applied: watch::Sender::new(start), wake: Arc::new(Notify::new()) };
+        let follower = Follower {
+            store,
+            derived,
+            applied: watch::Sender::new(start),
+            wake: Arc::new(Notify::new()),
+        };
         for entity in [Entity::Employer, Entity::Vacancy, Entity::Worker] {
             follower.scan(entity).await?;
         }
         for index in &follower.derived {
             index.applied_through(start);
         }
-        let position = FeedPosition { applied: follower.applied.subscribe(), wake: follower.wake.clone() };
+        let position = FeedPosition {
+            applied: follower.applied.subscribe(),
+            wake: follower.wake.clone(),
+        };
         Ok((follower, position))
     }
 
     async fn scan(&self, entity: Entity) -> Result<(), StoreError> {
         let mut after_id = None;
         loop {
-            let filter = ListFilter { after_id: after_id.clone(), limit: 2_000, ..ListFilter::default() };
+            let filter = ListFilter {
+                after_id: after_id.clone(),
+                limit: 2_000,
+                ..ListFilter::default()
+            };
             let page = self.store.list(entity, &filter).await?;
             for record in &page {
                 self.apply(entity, &record.id, Some(record)).await?;
@@ -100,12 +117,27 @@ impl Follower {
         }
     }
 
-    async fn apply(&self, entity: Entity, id: &str, record: Option<&Record>) -> Result<(), StoreError> {
-        let employer = match (entity, record.and_then(|record| record.columns.employer_id.as_deref())) {
-            (Entity::Vacancy, Some(employer_id)) => self.store.get(Entity::Employer, employer_id).await?,
+    async fn apply(
+        &self,
+        entity: Entity,
+        id: &str,
+        record: Option<&Record>,
+    ) -> Result<(), StoreError> {
+        let employer = match (
+            entity,
+            record.and_then(|record| record.columns.employer_id.as_deref()),
+        ) {
+            (Entity::Vacancy, Some(employer_id)) => {
+                self.store.get(Entity::Employer, employer_id).await?
+            }
             _ => None,
         };
-        let change = Applied { entity, id, record, employer: employer.as_ref() };
+        let change = Applied {
+            entity,
+            id,
+            record,
+            employer: employer.as_ref(),
+        };
         for index in &self.derived {
             index.apply(&change);
         }
@@ -141,10 +173,13 @@ impl Follower {
     /// Applies the next batch of changes after `last`; the new position, if any.
     async fn follow_once(&self, last: i64) -> Result<Option<i64>, StoreError> {
         let changes = self.store.changes_since(last, BATCH).await?;
-        let Some(newest) = changes.last().map(|change| change.seq) else { return Ok(None) };
+        let Some(newest) = changes.last().map(|change| change.seq) else {
+            return Ok(None);
+        };
         for change in &changes {
             let record = self.store.get(change.entity, &change.entity_id).await?;
-            self.apply(change.entity, &change.entity_id, record.as_ref()).await?;
+            self.apply(change.entity, &change.entity_id, record.as_ref())
+                .await?;
             if change.entity == Entity::Employer {
                 self.reapply_vacancies_of(&change.entity_id).await?;
             }
@@ -156,11 +191,16 @@ impl Follower {
     async fn reapply_vacancies_of(&self, employer_id: &str) -> Result<(), StoreError> {
         let mut after_id = None;
         loop {
-            let mut filter = ListFilter { after_id: after_id.clone(), limit: 2_000, ..ListFilter::default() };
+            let mut filter = ListFilter {
+                after_id: after_id.clone(),
+                limit: 2_000,
+                ..ListFilter::default()
+            };
             filter.columns.employer_id = Some(employer_id.to_string());
             let page = self.store.list(Entity::Vacancy, &filter).await?;
             for record in &page {
-                self.apply(Entity::Vacancy, &record.id, Some(record)).await?;
+                self.apply(Entity::Vacancy, &record.id, Some(record))
+                    .await?;
             }
             match page.last() {
                 Some(last) => after_id = Some(last.id.clone()),

@@ -17,30 +17,49 @@ pub struct Matching {
 
 impl Matching {
     pub fn new(reference: &'static Reference, weights: Weights) -> Result<Matching, MatchError> {
-        Ok(Matching { index: RwLock::new(MatchIndex::new(reference, weights)?) })
+        Ok(Matching {
+            index: RwLock::new(MatchIndex::new(reference, weights)?),
+        })
     }
 
     /// Read access for a query; queries take milliseconds, so the follower waits
     /// at most that long to apply a change.
     pub fn read(&self) -> RwLockReadGuard<'_, MatchIndex<'static>> {
-        self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl Derived for Matching {
     fn apply(&self, change: &Applied<'_>) {
-        let mut index = self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut index = self
+            .index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let outcome = match (change.entity, change.record) {
-            (Entity::Worker, Some(record)) => serde_json::from_value::<WorkerInput>(record.body.clone())
-                .map_err(|error| error.to_string())
-                .and_then(|worker| index.upsert_worker(change.id, &worker).map_err(|error| error.to_string())),
+            (Entity::Worker, Some(record)) => {
+                serde_json::from_value::<WorkerInput>(record.body.clone())
+                    .map_err(|error| error.to_string())
+                    .and_then(|worker| {
+                        index
+                            .upsert_worker(change.id, &worker)
+                            .map_err(|error| error.to_string())
+                    })
+            }
             (Entity::Worker, None) => {
                 index.remove_worker(change.id);
                 Ok(())
             }
-            (Entity::Vacancy, Some(record)) => serde_json::from_value::<VacancyInput>(record.body.clone())
-                .map_err(|error| error.to_string())
-                .and_then(|vacancy| index.upsert_vacancy(change.id, &vacancy).map_err(|error| error.to_string())),
+            (Entity::Vacancy, Some(record)) => {
+                serde_json::from_value::<VacancyInput>(record.body.clone())
+                    .map_err(|error| error.to_string())
+                    .and_then(|vacancy| {
+                        index
+                            .upsert_vacancy(change.id, &vacancy)
+                            .map_err(|error| error.to_string())
+                    })
+            }
             (Entity::Vacancy, None) => {
                 index.remove_vacancy(change.id);
                 Ok(())

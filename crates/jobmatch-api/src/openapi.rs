@@ -83,16 +83,23 @@ fn finish_json(document: &mut Value) {
 const INDEXED_RESOURCES: [&str; 3] = ["/v1/employers", "/v1/vacancies", "/v1/workers"];
 
 fn add_wait_for_parameter(document: &mut Value) {
-    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
     for (path, item) in paths.iter_mut() {
-        let indexed = INDEXED_RESOURCES
-            .iter()
-            .any(|resource| path == resource || path.strip_prefix(resource).is_some_and(|rest| rest == "/{id}"));
+        let indexed = INDEXED_RESOURCES.iter().any(|resource| {
+            path == resource
+                || path
+                    .strip_prefix(resource)
+                    .is_some_and(|rest| rest == "/{id}")
+        });
         if !indexed {
             continue;
         }
         for method in ["post", "patch", "delete"] {
-            let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else { continue };
+            let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else {
+                continue;
+            };
             let parameters = operation.entry("parameters").or_insert_with(|| json!([]));
             if let Some(parameters) = parameters.as_array_mut() {
                 parameters.push(json!({

@@ -20,10 +20,10 @@ use crate::error::{ApiError, PROBLEM_JSON};
 use crate::follower::{Derived, Follower};
 use crate::matching::Matching;
 use crate::metrics::Metrics;
-use jobmatch_matching::Weights;
 use crate::openapi::{ApiDoc, finish};
 use crate::routes;
 use crate::state::AppState;
+use jobmatch_matching::Weights;
 
 /// The finished OpenAPI document, exactly as the server serves it.
 pub fn api_document() -> utoipa::openapi::OpenApi {
@@ -71,11 +71,20 @@ impl Application {
             })?
             .port();
         let reference = Reference::embedded();
-        let matching = Arc::new(Matching::new(reference, Weights::default()).map_err(StartError::Matching)?);
+        let matching =
+            Arc::new(Matching::new(reference, Weights::default()).map_err(StartError::Matching)?);
         let derived: Vec<Arc<dyn Derived>> = vec![matching.clone()];
-        let (follower, feed) = Follower::bootstrap(store.clone(), derived).await.map_err(StartError::Indexes)?;
+        let (follower, feed) = Follower::bootstrap(store.clone(), derived)
+            .await
+            .map_err(StartError::Indexes)?;
         tokio::spawn(follower.run());
-        let state = web::Data::new(AppState { store, reference, metrics: Metrics::new(), matching, feed });
+        let state = web::Data::new(AppState {
+            store,
+            reference,
+            metrics: Metrics::new(),
+            matching,
+            feed,
+        });
         let document = api_document();
         let routes_by_path = Arc::new(RouteTable::from_document(&document));
         let server = HttpServer::new(move || {

@@ -6,7 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use jobmatch_domain::resources::WorkerInput;
 use jobmatch_domain::{FieldError, Sector};
-use jobmatch_matching::{CandidateQuery, MatchError, ScoredMatch, VacancyQuery, Weights, WorkerProfile};
+use jobmatch_matching::{
+    CandidateQuery, MatchError, ScoredMatch, VacancyQuery, Weights, WorkerProfile,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -40,7 +42,10 @@ pub struct CandidatesQuery {
     /// Also list ineligible people, flagged, with the reason.
     pub include_ineligible: Option<bool>,
     /// Weights for this request, e.g. `skills:0.6,distance:0.2`; the others keep their defaults.
-    #[param(pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$", example = "skills:0.6,distance:0.2")]
+    #[param(
+        pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$",
+        example = "skills:0.6,distance:0.2"
+    )]
     pub weights: Option<String>,
 }
 
@@ -60,7 +65,10 @@ pub struct WorkerVacanciesQuery {
     pub max_per_employer: Option<u32>,
     pub include_ineligible: Option<bool>,
     /// Weights for this request, e.g. `skills:0.6,distance:0.2`.
-    #[param(pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$", example = "skills:0.6,distance:0.2")]
+    #[param(
+        pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$",
+        example = "skills:0.6,distance:0.2"
+    )]
     pub weights: Option<String>,
 }
 
@@ -93,26 +101,34 @@ fn limit_of(limit: Option<u32>) -> Result<usize, ApiError> {
 fn min_score_of(min_score: Option<f64>) -> Result<f64, ApiError> {
     match min_score.unwrap_or(0.0) {
         score if (0.0..=1.0).contains(&score) => Ok(score),
-        _ => Err(ApiError::bad_request("min_score", "must be between 0 and 1")),
+        _ => Err(ApiError::bad_request(
+            "min_score",
+            "must be between 0 and 1",
+        )),
     }
 }
 
 /// Parses `skills:0.6,distance:0.2` over the configured weights.
 fn weights_of(text: Option<&str>, base: &Weights) -> Result<Option<Weights>, ApiError> {
-    let Some(text) = text.filter(|text| !text.is_empty()) else { return Ok(None) };
+    let Some(text) = text.filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
     let mut object = serde_json::to_value(base).map_err(ApiError::internal)?;
     for pair in text.split(',') {
-        let (name, value) = pair
-            .split_once(':')
-            .ok_or_else(|| ApiError::bad_request("weights", format!("{pair:?} is not name:number")))?;
+        let (name, value) = pair.split_once(':').ok_or_else(|| {
+            ApiError::bad_request("weights", format!("{pair:?} is not name:number"))
+        })?;
         let field = format!("weights.{name}");
         if object.get(name).is_none() {
             return Err(ApiError::bad_request(&field, "is not a weight"));
         }
-        let number: f64 = value.parse().map_err(|_| ApiError::bad_request(&field, "must be a number"))?;
+        let number: f64 = value
+            .parse()
+            .map_err(|_| ApiError::bad_request(&field, "must be a number"))?;
         object[name] = Value::from(number);
     }
-    let weights: Weights = serde_json::from_value(object).map_err(|error| ApiError::bad_request("weights", error.to_string()))?;
+    let weights: Weights = serde_json::from_value(object)
+        .map_err(|error| ApiError::bad_request("weights", error.to_string()))?;
     weights.validate().map_err(match_error)?;
     Ok(Some(weights))
 }
@@ -121,16 +137,28 @@ fn match_error(error: MatchError) -> ApiError {
     match error {
         MatchError::UnknownWorker(id) => ApiError::NotFound(format!("no worker has the id {id}")),
         MatchError::UnknownVacancy(id) => ApiError::NotFound(format!("no vacancy has the id {id}")),
-        MatchError::InvalidWeight { name, reason } => ApiError::bad_request(&format!("weights.{name}"), reason),
-        MatchError::InvalidLimit { .. } => ApiError::bad_request("limit", "must be between 1 and 100"),
-        MatchError::InvalidMinScore => ApiError::bad_request("min_score", "must be between 0 and 1"),
-        MatchError::InvalidProvinceCode(_) => ApiError::bad_request("province_code", "is not a province code"),
+        MatchError::InvalidWeight { name, reason } => {
+            ApiError::bad_request(&format!("weights.{name}"), reason)
+        }
+        MatchError::InvalidLimit { .. } => {
+            ApiError::bad_request("limit", "must be between 1 and 100")
+        }
+        MatchError::InvalidMinScore => {
+            ApiError::bad_request("min_score", "must be between 0 and 1")
+        }
+        MatchError::InvalidProvinceCode(_) => {
+            ApiError::bad_request("province_code", "is not a province code")
+        }
         full @ MatchError::Full { .. } => ApiError::internal(full),
     }
 }
 
 fn list(items: Vec<ScoredMatch>, weights: Weights) -> HttpResponse {
-    HttpResponse::Ok().json(MatchList { items, next_cursor: None, weights })
+    HttpResponse::Ok().json(MatchList {
+        items,
+        next_cursor: None,
+        weights,
+    })
 }
 
 /// Best candidates for a vacancy
@@ -174,7 +202,9 @@ pub async fn vacancy_candidates(
         weights,
         include_ineligible: query.include_ineligible.unwrap_or(false),
     };
-    let items = index.candidates_for_vacancy(&id, &request).map_err(match_error)?;
+    let items = index
+        .candidates_for_vacancy(&id, &request)
+        .map_err(match_error)?;
     Ok(list(items, applied))
 }
 
@@ -214,7 +244,9 @@ pub async fn worker_vacancies(
         weights,
         include_ineligible: query.include_ineligible.unwrap_or(false),
     };
-    let items = index.vacancies_for_worker(&id, &request).map_err(match_error)?;
+    let items = index
+        .vacancies_for_worker(&id, &request)
+        .map_err(match_error)?;
     Ok(list(items, applied))
 }
 
@@ -242,16 +274,33 @@ pub async fn match_preview(
     let mut object = resource::read_object(&request, payload).await?;
     let worker_object = match object.remove("worker") {
         Some(Value::Object(worker)) => worker,
-        Some(_) => return Err(ApiError::Validation(vec![FieldError::new("worker", "must be an object")])),
-        None => return Err(ApiError::Validation(vec![FieldError::new("worker", "is required")])),
+        Some(_) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "worker",
+                "must be an object",
+            )]));
+        }
+        None => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "worker",
+                "is required",
+            )]));
+        }
     };
-    let worker: WorkerInput = crate::body::validated(worker_object, state.reference).map_err(|error| match error {
-        ApiError::Validation(errors) => ApiError::Validation(
-            errors.into_iter().map(|error| FieldError::new(format!("worker.{}", error.field), error.message)).collect(),
-        ),
-        other => other,
-    })?;
-    object.insert("worker".to_string(), serde_json::to_value(&worker).map_err(ApiError::internal)?);
+    let worker: WorkerInput =
+        crate::body::validated(worker_object, state.reference).map_err(|error| match error {
+            ApiError::Validation(errors) => ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|error| FieldError::new(format!("worker.{}", error.field), error.message))
+                    .collect(),
+            ),
+            other => other,
+        })?;
+    object.insert(
+        "worker".to_string(),
+        serde_json::to_value(&worker).map_err(ApiError::internal)?,
+    );
     let preview: PreviewRequest = serde_json::from_value(Value::Object(object))
         .map_err(|error| ApiError::Validation(vec![FieldError::new("body", error.to_string())]))?;
     let index = state.matching.read();

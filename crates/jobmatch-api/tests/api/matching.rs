@@ -10,17 +10,28 @@ use crate::helpers::{TestApp, assert_problem, spawn_app};
 /// Two distinct skills of the embedded taxonomy.
 fn skills() -> (String, String) {
     let taxonomy = &jobmatch_domain::Reference::embedded().taxonomy;
-    (taxonomy.skills()[10].id.clone(), taxonomy.skills()[20].id.clone())
+    (
+        taxonomy.skills()[10].id.clone(),
+        taxonomy.skills()[20].id.clone(),
+    )
 }
 
 async fn created(app: &TestApp, path: &str, body: Value) -> String {
-    let response = app.post(&format!("{path}?wait_for=indexed"), &app.staff_key, &body).await;
+    let response = app
+        .post(&format!("{path}?wait_for=indexed"), &app.staff_key, &body)
+        .await;
     assert_eq!(response.status(), 201, "{path}");
     let record: Value = response.json().await.expect("json");
     record["id"].as_str().expect("id").to_string()
 }
 
-fn worker(name: &str, province: &str, skill_levels: &[(&str, u8)], max_travel_km: f64, relocate: bool) -> Value {
+fn worker(
+    name: &str,
+    province: &str,
+    skill_levels: &[(&str, u8)],
+    max_travel_km: f64,
+    relocate: bool,
+) -> Value {
     json!({
         "full_name": name,
         "date_of_birth": "1994-03-01",
@@ -56,27 +67,73 @@ async fn scene() -> Scene {
         "required_skills": [{"skill": sewing, "min_level": 2}, {"skill": cutting, "min_level": 2}]
     }))
     .await;
-    let near_skilled = created(&app, "/v1/workers", worker("A", "12", &[(&sewing, 3), (&cutting, 2)], 30.0, false)).await;
-    let near_half_skilled = created(&app, "/v1/workers", worker("B", "12", &[(&sewing, 2)], 30.0, false)).await;
-    let far_unwilling = created(&app, "/v1/workers", worker("C", "22", &[(&sewing, 3), (&cutting, 3)], 20.0, false)).await;
-    Scene { app, vacancy, near_skilled, near_half_skilled, far_unwilling }
+    let near_skilled = created(
+        &app,
+        "/v1/workers",
+        worker("A", "12", &[(&sewing, 3), (&cutting, 2)], 30.0, false),
+    )
+    .await;
+    let near_half_skilled = created(
+        &app,
+        "/v1/workers",
+        worker("B", "12", &[(&sewing, 2)], 30.0, false),
+    )
+    .await;
+    let far_unwilling = created(
+        &app,
+        "/v1/workers",
+        worker("C", "22", &[(&sewing, 3), (&cutting, 3)], 20.0, false),
+    )
+    .await;
+    Scene {
+        app,
+        vacancy,
+        near_skilled,
+        near_half_skilled,
+        far_unwilling,
+    }
 }
 
 fn ids(list: &Value, field: &str) -> Vec<String> {
-    list["items"].as_array().expect("items").iter().map(|item| item[field].as_str().expect("id").to_string()).collect()
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item[field].as_str().expect("id").to_string())
+        .collect()
 }
 
 #[tokio::test]
 async fn candidates_are_ranked_by_skill_coverage_and_the_unreachable_are_left_out() {
     let scene = scene().await;
-    let response = scene.app.get(&format!("/v1/vacancies/{}/candidates", scene.vacancy), &scene.app.staff_key).await;
+    let response = scene
+        .app
+        .get(
+            &format!("/v1/vacancies/{}/candidates", scene.vacancy),
+            &scene.app.staff_key,
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let list: Value = response.json().await.expect("json");
-    assert_eq!(ids(&list, "worker_id"), vec![scene.near_skilled.clone(), scene.near_half_skilled.clone()]);
-    let scores: Vec<f64> = list["items"].as_array().unwrap().iter().map(|item| item["score"].as_f64().unwrap()).collect();
-    assert!(scores.iter().all(|score| (0.0..=1.0).contains(score)) && scores[0] > scores[1], "{scores:?}");
+    assert_eq!(
+        ids(&list, "worker_id"),
+        vec![scene.near_skilled.clone(), scene.near_half_skilled.clone()]
+    );
+    let scores: Vec<f64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.iter().all(|score| (0.0..=1.0).contains(score)) && scores[0] > scores[1],
+        "{scores:?}"
+    );
     let weights = &list["weights"];
-    assert!(weights["skills"].as_f64().is_some(), "the weights applied are shown: {list}");
+    assert!(
+        weights["skills"].as_f64().is_some(),
+        "the weights applied are shown: {list}"
+    );
 }
 
 #[tokio::test]
@@ -84,19 +141,35 @@ async fn each_candidate_is_explained_with_missing_skills_and_a_sentence() {
     let scene = scene().await;
     let list: Value = scene
         .app
-        .get(&format!("/v1/vacancies/{}/candidates", scene.vacancy), &scene.app.staff_key)
+        .get(
+            &format!("/v1/vacancies/{}/candidates", scene.vacancy),
+            &scene.app.staff_key,
+        )
         .await
         .json()
         .await
         .expect("json");
-    let half = list["items"].as_array().unwrap().iter().find(|item| item["worker_id"] == scene.near_half_skilled.as_str()).expect("listed");
+    let half = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["worker_id"] == scene.near_half_skilled.as_str())
+        .expect("listed");
     let explanation = &half["explanation"];
     let text = explanation.to_string();
     let (_, cutting) = skills();
-    assert!(text.contains(&cutting), "the missing required skill is named: {text}");
+    assert!(
+        text.contains(&cutting),
+        "the missing required skill is named: {text}"
+    );
     let label = &jobmatch_domain::Reference::embedded().taxonomy.skills()[20].label;
     assert!(text.contains(label.as_str()), "with its label: {text}");
-    assert!(explanation["summary"].as_str().is_some_and(|sentence| sentence.len() > 20), "a sentence to read out: {text}");
+    assert!(
+        explanation["summary"]
+            .as_str()
+            .is_some_and(|sentence| sentence.len() > 20),
+        "a sentence to read out: {text}"
+    );
 }
 
 #[tokio::test]
@@ -104,12 +177,23 @@ async fn ineligible_people_are_shown_with_their_reason_when_asked() {
     let scene = scene().await;
     let list: Value = scene
         .app
-        .get(&format!("/v1/vacancies/{}/candidates?include_ineligible=true", scene.vacancy), &scene.app.staff_key)
+        .get(
+            &format!(
+                "/v1/vacancies/{}/candidates?include_ineligible=true",
+                scene.vacancy
+            ),
+            &scene.app.staff_key,
+        )
         .await
         .json()
         .await
         .expect("json");
-    let far = list["items"].as_array().unwrap().iter().find(|item| item["worker_id"] == scene.far_unwilling.as_str()).expect("listed");
+    let far = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["worker_id"] == scene.far_unwilling.as_str())
+        .expect("listed");
     assert_eq!(far["eligible"], false);
     assert!(far["explanation"].to_string().contains("too_far"), "{far}");
 }
@@ -118,14 +202,27 @@ async fn ineligible_people_are_shown_with_their_reason_when_asked() {
 async fn a_new_profile_reaches_matching_within_a_second_without_waiting() {
     let scene = scene().await;
     let (sewing, cutting) = skills();
-    let response = scene.app.post("/v1/workers", &scene.app.staff_key, &worker("D", "12", &[(&sewing, 4), (&cutting, 4)], 30.0, false)).await;
+    let response = scene
+        .app
+        .post(
+            "/v1/workers",
+            &scene.app.staff_key,
+            &worker("D", "12", &[(&sewing, 4), (&cutting, 4)], 30.0, false),
+        )
+        .await;
     assert_eq!(response.status(), 201);
-    let new_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let new_id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let started = Instant::now();
     loop {
         let list: Value = scene
             .app
-            .get(&format!("/v1/vacancies/{}/candidates", scene.vacancy), &scene.app.staff_key)
+            .get(
+                &format!("/v1/vacancies/{}/candidates", scene.vacancy),
+                &scene.app.staff_key,
+            )
             .await
             .json()
             .await
@@ -133,7 +230,10 @@ async fn a_new_profile_reaches_matching_within_a_second_without_waiting() {
         if ids(&list, "worker_id").contains(&new_id) {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "not visible to matching after 1 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not visible to matching after 1 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -143,14 +243,21 @@ async fn an_erased_profile_leaves_matching_at_once_when_asked_to_wait() {
     let scene = scene().await;
     let response = scene
         .app
-        .request(reqwest::Method::DELETE, &format!("/v1/workers/{}?wait_for=indexed", scene.near_skilled), &scene.app.staff_key)
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/workers/{}?wait_for=indexed", scene.near_skilled),
+            &scene.app.staff_key,
+        )
         .send()
         .await
         .expect("sent");
     assert_eq!(response.status(), 204);
     let list: Value = scene
         .app
-        .get(&format!("/v1/vacancies/{}/candidates", scene.vacancy), &scene.app.staff_key)
+        .get(
+            &format!("/v1/vacancies/{}/candidates", scene.vacancy),
+            &scene.app.staff_key,
+        )
         .await
         .json()
         .await
@@ -161,7 +268,13 @@ async fn an_erased_profile_leaves_matching_at_once_when_asked_to_wait() {
 #[tokio::test]
 async fn vacancies_for_a_worker_list_the_matching_vacancy() {
     let scene = scene().await;
-    let response = scene.app.get(&format!("/v1/workers/{}/vacancies", scene.near_skilled), &scene.app.staff_key).await;
+    let response = scene
+        .app
+        .get(
+            &format!("/v1/workers/{}/vacancies", scene.near_skilled),
+            &scene.app.staff_key,
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let list: Value = response.json().await.expect("json");
     assert_eq!(ids(&list, "vacancy_id"), vec![scene.vacancy.clone()]);
@@ -171,30 +284,99 @@ async fn vacancies_for_a_worker_list_the_matching_vacancy() {
 async fn a_preview_scores_an_unsaved_profile_and_stores_nothing() {
     let scene = scene().await;
     let (sewing, cutting) = skills();
-    let before = scene.app.store.count(jobmatch_store::Entity::Worker).await.unwrap();
+    let before = scene
+        .app
+        .store
+        .count(jobmatch_store::Entity::Worker)
+        .await
+        .unwrap();
     let body = json!({"worker": worker("E", "12", &[(&sewing, 2), (&cutting, 2)], 30.0, false), "limit": 5});
-    let response = scene.app.post("/v1/match/preview", &scene.app.staff_key, &body).await;
+    let response = scene
+        .app
+        .post("/v1/match/preview", &scene.app.staff_key, &body)
+        .await;
     assert_eq!(response.status(), 200);
     let list: Value = response.json().await.expect("json");
     assert_eq!(ids(&list, "vacancy_id"), vec![scene.vacancy.clone()]);
-    assert_eq!(scene.app.store.count(jobmatch_store::Entity::Worker).await.unwrap(), before);
-    let bad = scene.app.post("/v1/match/preview", &scene.app.staff_key, &json!({"worker": {"full_name": "E", "province_code": "99"}})).await;
+    assert_eq!(
+        scene
+            .app
+            .store
+            .count(jobmatch_store::Entity::Worker)
+            .await
+            .unwrap(),
+        before
+    );
+    let bad = scene
+        .app
+        .post(
+            "/v1/match/preview",
+            &scene.app.staff_key,
+            &json!({"worker": {"full_name": "E", "province_code": "99"}}),
+        )
+        .await;
     let problem = assert_problem(bad, 422).await;
-    assert!(problem.to_string().contains("worker.province_code"), "{problem}");
+    assert!(
+        problem.to_string().contains("worker.province_code"),
+        "{problem}"
+    );
 }
 
 #[tokio::test]
 async fn bad_matching_requests_are_refused_naming_the_parameter() {
     let scene = scene().await;
     let app = &scene.app;
-    let unknown = app.get("/v1/vacancies/7b0c6a8e-1d2f-4c3b-9a8d-6e5f4c3b2a19/candidates", &app.staff_key).await;
+    let unknown = app
+        .get(
+            "/v1/vacancies/7b0c6a8e-1d2f-4c3b-9a8d-6e5f4c3b2a19/candidates",
+            &app.staff_key,
+        )
+        .await;
     assert_problem(unknown, 404).await;
-    let too_many = app.get(&format!("/v1/vacancies/{}/candidates?limit=101", scene.vacancy), &app.staff_key).await;
-    assert!(assert_problem(too_many, 400).await.to_string().contains("limit"));
-    let negative = app.get(&format!("/v1/vacancies/{}/candidates?weights=skills:-1", scene.vacancy), &app.staff_key).await;
-    assert!(assert_problem(negative, 400).await.to_string().contains("weights"));
-    let unknown_weight = app.get(&format!("/v1/vacancies/{}/candidates?weights=luck:1", scene.vacancy), &app.staff_key).await;
-    assert!(assert_problem(unknown_weight, 400).await.to_string().contains("weights.luck"));
-    let partner = app.get(&format!("/v1/vacancies/{}/candidates", scene.vacancy), &app.partner_key).await;
+    let too_many = app
+        .get(
+            &format!("/v1/vacancies/{}/candidates?limit=101", scene.vacancy),
+            &app.staff_key,
+        )
+        .await;
+    assert!(
+        assert_problem(too_many, 400)
+            .await
+            .to_string()
+            .contains("limit")
+    );
+    let negative = app
+        .get(
+            &format!(
+                "/v1/vacancies/{}/candidates?weights=skills:-1",
+                scene.vacancy
+            ),
+            &app.staff_key,
+        )
+        .await;
+    assert!(
+        assert_problem(negative, 400)
+            .await
+            .to_string()
+            .contains("weights")
+    );
+    let unknown_weight = app
+        .get(
+            &format!("/v1/vacancies/{}/candidates?weights=luck:1", scene.vacancy),
+            &app.staff_key,
+        )
+        .await;
+    assert!(
+        assert_problem(unknown_weight, 400)
+            .await
+            .to_string()
+            .contains("weights.luck")
+    );
+    let partner = app
+        .get(
+            &format!("/v1/vacancies/{}/candidates", scene.vacancy),
+            &app.partner_key,
+        )
+        .await;
     assert_problem(partner, 403).await;
 }
