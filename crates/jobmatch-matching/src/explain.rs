@@ -458,9 +458,9 @@ impl Explanation {
             }
             Some(distance) if self.needs_to_relocate => {
                 let lodging = if self.accommodation_offered {
-                    ", and accommodation is offered"
+                    " (accommodation is offered)"
                 } else {
-                    ", and no accommodation is offered"
+                    " (no accommodation is offered)"
                 };
                 clauses.push(format!(
                     "lives {} km from the workplace but is willing to relocate{lodging}",
