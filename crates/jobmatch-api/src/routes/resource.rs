@@ -263,6 +263,29 @@ pub async fn list<R: ResourceKind>(
     }))
 }
 
+/// Honours `?wait_for=indexed` on a write: returns once matching (and search)
+/// reflect every write acknowledged so far, or after [`INDEX_WAIT`] at most.
+pub async fn wait_if_asked(state: &AppState, request: &HttpRequest) -> Result<(), ApiError> {
+    let asked = form_urlencoded::parse(request.query_string().as_bytes())
+        .find(|(name, _)| name == "wait_for")
+        .map(|(_, value)| value.into_owned());
+    match asked.as_deref() {
+        None => Ok(()),
+        Some("indexed") => {
+            let written = state.store.latest_change_seq().await?;
+            if !state.feed.wait_for(written, INDEX_WAIT).await {
+                tracing::warn!(seq = written, "write not indexed within the wait bound");
+            }
+            Ok(())
+        }
+        Some(_) => Err(ApiError::bad_request("wait_for", "must be `indexed`")),
+    }
+}
+
+/// The longest a write waits for the indexes; visibility normally takes well
+/// under a second.
+pub const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,26 +319,3 @@ mod tests {
         }
     }
 }
-
-/// Honours `?wait_for=indexed` on a write: returns once matching (and search)
-/// reflect every write acknowledged so far, or after [`INDEX_WAIT`] at most.
-pub async fn wait_if_asked(state: &AppState, request: &HttpRequest) -> Result<(), ApiError> {
-    let asked = form_urlencoded::parse(request.query_string().as_bytes())
-        .find(|(name, _)| name == "wait_for")
-        .map(|(_, value)| value.into_owned());
-    match asked.as_deref() {
-        None => Ok(()),
-        Some("indexed") => {
-            let written = state.store.latest_change_seq().await?;
-            if !state.feed.wait_for(written, INDEX_WAIT).await {
-                tracing::warn!(seq = written, "write not indexed within the wait bound");
-            }
-            Ok(())
-        }
-        Some(_) => Err(ApiError::bad_request("wait_for", "must be `indexed`")),
-    }
-}
-
-/// The longest a write waits for the indexes; visibility normally takes well
-/// under a second.
-pub const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
