@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
-use jobmatch_domain::resources::WorkerInput;
+use jobmatch_domain::resources::{ProvinceCode, WorkerInput};
 use jobmatch_domain::{FieldError, Sector};
 use jobmatch_matching::{
     CandidateQuery, MatchError, ScoredMatch, VacancyQuery, Weights, WorkerProfile,
@@ -37,13 +37,13 @@ pub struct CandidatesQuery {
     #[param(minimum = 0, maximum = 1)]
     pub min_score: Option<f64>,
     /// Only people whose home is in this province.
-    #[param(pattern = "^[0-9]{2}$")]
+    #[param(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
     /// Also list ineligible people, flagged, with the reason.
     pub include_ineligible: Option<bool>,
     /// Weights for this request, e.g. `skills:0.6,distance:0.2`; the others keep their defaults.
     #[param(
-        pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$",
+        pattern = "^(skills|occupation|experience|distance|wage|preferences|related_skill_credit|wage_penalty):[0-9]+(\\.[0-9]+)?(,(skills|occupation|experience|distance|wage|preferences|related_skill_credit|wage_penalty):[0-9]+(\\.[0-9]+)?)*$",
         example = "skills:0.6,distance:0.2"
     )]
     pub weights: Option<String>,
@@ -58,7 +58,7 @@ pub struct WorkerVacanciesQuery {
     pub min_score: Option<f64>,
     pub sector: Option<Sector>,
     /// Only vacancies in this province.
-    #[param(pattern = "^[0-9]{2}$")]
+    #[param(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
     /// At most this many vacancies of one employer (0 for no cap).
     #[param(minimum = 0, maximum = 100, default = 3)]
@@ -66,7 +66,7 @@ pub struct WorkerVacanciesQuery {
     pub include_ineligible: Option<bool>,
     /// Weights for this request, e.g. `skills:0.6,distance:0.2`.
     #[param(
-        pattern = "^[a-z_]+:[0-9.]+(,[a-z_]+:[0-9.]+)*$",
+        pattern = "^(skills|occupation|experience|distance|wage|preferences|related_skill_credit|wage_penalty):[0-9]+(\\.[0-9]+)?(,(skills|occupation|experience|distance|wage|preferences|related_skill_credit|wage_penalty):[0-9]+(\\.[0-9]+)?)*$",
         example = "skills:0.6,distance:0.2"
     )]
     pub weights: Option<String>,
@@ -86,6 +86,7 @@ pub struct PreviewRequest {
     #[serde(default)]
     pub sector: Option<Sector>,
     #[serde(default)]
+    #[schema(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
     #[serde(default)]
     pub weights: Option<Weights>,
@@ -95,6 +96,16 @@ fn limit_of(limit: Option<u32>) -> Result<usize, ApiError> {
     match limit.unwrap_or(20) {
         limit @ 1..=100 => Ok(limit as usize),
         _ => Err(ApiError::bad_request("limit", "must be between 1 and 100")),
+    }
+}
+
+fn max_per_employer_of(cap: Option<u32>) -> Result<usize, ApiError> {
+    match cap.unwrap_or(3) {
+        cap @ 0..=100 => Ok(cap as usize),
+        _ => Err(ApiError::bad_request(
+            "max_per_employer",
+            "must be between 0 and 100",
+        )),
     }
 }
 
@@ -110,9 +121,13 @@ fn min_score_of(min_score: Option<f64>) -> Result<f64, ApiError> {
 
 /// Parses `skills:0.6,distance:0.2` over the configured weights.
 fn weights_of(text: Option<&str>, base: &Weights) -> Result<Option<Weights>, ApiError> {
-    let Some(text) = text.filter(|text| !text.is_empty()) else {
-        return Ok(None);
-    };
+    let Some(text) = text else { return Ok(None) };
+    if text.is_empty() {
+        return Err(ApiError::bad_request(
+            "weights",
+            "must name at least one weight, e.g. skills:0.6",
+        ));
+    }
     let mut object = serde_json::to_value(base).map_err(ApiError::internal)?;
     for pair in text.split(',') {
         let (name, value) = pair.split_once(':').ok_or_else(|| {
@@ -240,7 +255,7 @@ pub async fn worker_vacancies(
         min_score: min_score_of(query.min_score)?,
         sector: query.sector,
         province_code: query.province_code,
-        max_per_employer: query.max_per_employer.unwrap_or(3) as usize,
+        max_per_employer: max_per_employer_of(query.max_per_employer)?,
         weights,
         include_ineligible: query.include_ineligible.unwrap_or(false),
     };
