@@ -1,0 +1,561 @@
+//! Vacancy search at scale: builds an on-disk index of synthetic vacancies (100,000 by
+//! default), then times a realistic query mix in process and reports percentiles.
+//!
+//! ```text
+//! cargo bench -p jobmatch-benches --bench search
+//! SEARCH_BENCH_VACANCIES=20000 SEARCH_BENCH_ROUNDS=20 cargo bench -p jobmatch-benches --bench search
+//! # keep the index between runs (skips the build when it already holds the vacancies):
+//! SEARCH_BENCH_DIR=/tmp/search-bench cargo bench -p jobmatch-benches --bench search
+//! ```
+//!
+//! A custom harness rather than criterion: the figures wanted are tail latencies
+//! over a mix of queries (p50, p99), the build time and the index size, which
+//! criterion's per-function means do not give.
+//!
+//! Vacancies are drawn from the ESCO occupations of the embedded taxonomy (title from
+//! a label or alternative label, required and preferred skills from the occupation's
+//! skills) and from Khmer vacancy phrases, with sectors, provinces, wages, statuses,
+//! benefits and posting dates spread as a job board's might be. Everything comes from
+//! a fixed-seed generator, so runs are comparable.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use cpu_time::{ProcessTime, ThreadTime};
+use jobmatch_domain::resources::{VacancyInput, VacancyStatus};
+use jobmatch_domain::{Reference, Sector};
+use jobmatch_search::{OpenOutcome, SearchIndex, SearchRequest, SortOrder};
+use serde_json::json;
+
+/// Khmer phrases of the kind employers post (garment, construction, factory work,
+/// wages, benefits).
+const KHMER_PHRASES: [&str; 24] = [
+    "ត្រូវការកម្មករកាត់ដេរចំនួន ២០ នាក់",
+    "ជ្រើសរើសជាងកាត់ដេរ មានបទពិសោធន៍យ៉ាងតិច ១ ឆ្នាំ",
+    "រោងចក្រកាត់ដេរ ត្រូវការកម្មករត្រួតពិនិត្យគុណភាព",
+    "ត្រូវការកម្មករអ៊ុតខោអាវ",
+    "កម្មករវេចខ្ចប់ និងដាក់ស្លាកសញ្ញា",
+    "ត្រូវការកម្មករសំណង់ជាបន្ទាន់",
+    "ជាងឥដ្ឋ និងជាងបាយអ",
+    "ជាងផ្សារដែក",
+    "ជាងឈើ ធ្វើពុម្ពបេតុង",
+    "ជាងអគ្គិសនី សម្រាប់ការដ្ឋានសំណង់",
+    "អ្នកបើកបររថយន្តដឹកសម្ភារៈសំណង់",
+    "កម្មកររោងចក្រផលិតស្បែកជើង",
+    "កម្មករខ្សែសង្វាក់ផលិតកម្ម ធ្វើការវេនយប់",
+    "រោងចក្រកែច្នៃអាហារ ត្រូវការកម្មករស្រី",
+    "កម្មករឃ្លាំងទំនិញ",
+    "ប្រាក់ខែ ៣០០ ដុល្លារ ក្នុងមួយខែ",
+    "ប្រាក់ឈ្នួលគោល ២០៨ ដុល្លារ បូកប្រាក់លើកទឹកចិត្ត",
+    "ប្រាក់ថែមម៉ោង និងប្រាក់រង្វាន់វត្តមាន",
+    "មានកន្លែងស្នាក់នៅ និងអាហារឥតគិតថ្លៃ",
+    "មានឡានដឹកកម្មករទៅមកធ្វើការ",
+    "ចុះឈ្មោះ ប.ស.ស និងធានារ៉ាប់រងសុខភាព",
+    "មានវគ្គបណ្តុះបណ្តាលជំនាញមុនចូលធ្វើការ",
+    "ស្វាគមន៍ពលករចំណាកស្រុកដែលវិលត្រឡប់មកពីប្រទេសថៃ",
+    "អ្នកសម្អាតបន្ទប់សណ្ឋាគារ",
+];
+
+const ENGLISH_LINES: [&str; 8] = [
+    "Immediate start, overtime available.",
+    "Free accommodation near the factory and a meal allowance.",
+    "Returnees from Thailand are welcome; experience abroad counts.",
+    "Training provided for workers without experience.",
+    "Registered with NSSF, health insurance after probation.",
+    "Day shift and night shift, six days a week.",
+    "Transport to the site every morning.",
+    "Wages paid twice a month by bank transfer.",
+];
+
+/// Sectors with the weights (out of 100) a Cambodian job board might show.
+const SECTORS: [(Sector, u64); 9] = [
+    (Sector::Garment, 30),
+    (Sector::Construction, 20),
+    (Sector::Production, 15),
+    (Sector::FoodProcessing, 8),
+    (Sector::Agriculture, 7),
+    (Sector::Hospitality, 8),
+    (Sector::Transport, 5),
+    (Sector::Services, 5),
+    (Sector::Other, 2),
+];
+
+const BENEFITS: [&str; 8] = [
+    "accommodation",
+    "transport",
+    "meals",
+    "health_insurance",
+    "social_security",
+    "childcare",
+    "training",
+    "overtime_pay",
+];
+
+/// SplitMix64: small, fast, and the same sequence on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+fn synthetic_vacancies(count: usize) -> Vec<(String, VacancyInput, String, DateTime<Utc>)> {
+    let reference = Reference::embedded();
+    let taxonomy = &reference.taxonomy;
+    let gazetteer = &reference.gazetteer;
+    let occupations = taxonomy.occupations();
+    let provinces = gazetteer.provinces();
+    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    let mut rng = Rng(0x5EED_1234);
+    let mut vacancies = Vec::with_capacity(count);
+    for n in 0..count {
+        let occupation = rng.pick(occupations);
+        let label = if occupation.alt_labels.is_empty() || rng.chance(60) {
+            occupation.label.clone()
+        } else {
+            rng.pick(&occupation.alt_labels).clone()
+        };
+        let khmer = *rng.pick(&KHMER_PHRASES);
+        let title = match rng.below(10) {
+            0..=4 => label.clone(),
+            5..=7 => khmer.to_string(),
+            _ => format!("{label} – {khmer}"),
+        };
+        let mut description = String::new();
+        for _ in 0..1 + rng.below(3) {
+            let phrase: &&str = rng.pick(&KHMER_PHRASES);
+            description.push_str(phrase);
+            description.push(' ');
+        }
+        description.push_str(&format!("We are hiring: {label}. "));
+        let line: &&str = rng.pick(&ENGLISH_LINES);
+        description.push_str(line);
+
+        let mut weight = rng.below(100) as u64;
+        let sector = SECTORS
+            .iter()
+            .find(|(_, share)| {
+                if weight < *share {
+                    true
+                } else {
+                    weight -= share;
+                    false
+                }
+            })
+            .map_or(Sector::Other, |(sector, _)| *sector);
+        let province = rng.pick(provinces);
+        let district = if rng.chance(50) {
+            gazetteer
+                .districts_of(&province.code)
+                .first()
+                .map(|district| district.code.clone())
+        } else {
+            None
+        };
+        let required: Vec<_> = occupation
+            .essential_skills
+            .iter()
+            .take(4)
+            .map(|id| json!({"skill": taxonomy.skill(*id).id, "min_level": 1 + rng.below(3)}))
+            .collect();
+        let preferred: Vec<_> = occupation
+            .optional_skills
+            .iter()
+            .take(2)
+            .map(|id| json!({"skill": taxonomy.skill(*id).id}))
+            .collect();
+        let wage_min = 180 + 10 * rng.below(30);
+        let status = match rng.below(10) {
+            0 => "filled",
+            1 => "closed",
+            _ => "open",
+        };
+        let benefits: Vec<&str> = BENEFITS
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(25))
+            .collect();
+        let mut document = json!({
+            "employer_id": format!("e{}", rng.below(2_000)),
+            "title": title,
+            "description": description,
+            "sector": sector,
+            "occupation": occupation.id,
+            "province_code": province.code,
+            "positions": 1 + rng.below(50),
+            "required_skills": required,
+            "preferred_skills": preferred,
+            "benefits": benefits,
+            "status": status,
+        });
+        if let Some(district) = district {
+            document["district_code"] = json!(district);
+        }
+        if rng.chance(85) {
+            document["wage_min_usd"] = json!(wage_min);
+            if rng.chance(70) {
+                document["wage_max_usd"] = json!(wage_min + 10 * rng.below(15));
+            }
+        }
+        let vacancy: VacancyInput = serde_json::from_value(document).expect("valid vacancy");
+        let posted_at = start + chrono::Duration::minutes(rng.below(365 * 24 * 60) as i64);
+        vacancies.push((
+            format!("{n:08}"),
+            vacancy,
+            format!("Employer {}", rng.below(2_000)),
+            posted_at,
+        ));
+    }
+    vacancies
+}
+
+struct Case {
+    category: &'static str,
+    request: SearchRequest,
+}
+
+fn case(category: &'static str, q: &str) -> Case {
+    Case {
+        category,
+        request: SearchRequest {
+            q: q.to_string(),
+            ..SearchRequest::default()
+        },
+    }
+}
+
+fn with(category: &'static str, request: SearchRequest) -> Case {
+    Case { category, request }
+}
+
+/// What returnees and counsellors type, and the filters they set. Every search also
+/// computes the sector and province facet counts and the total.
+fn query_mix() -> Vec<Case> {
+    let since = Utc.with_ymd_and_hms(2024, 11, 1, 0, 0, 0).unwrap();
+    let mut cases = Vec::new();
+    for q in [
+        "sewing",
+        "welder",
+        "cook",
+        "driver",
+        "electrician",
+        "cleaner",
+        "warehouse",
+        "សំណង់",
+        "កាត់ដេរ",
+        "រោងចក្រ",
+        "កម្មករ",
+    ] {
+        cases.push(case("one word", q));
+    }
+    for q in [
+        "sewing machine",
+        "construction worker",
+        "truck driver",
+        "hotel cleaner",
+        "quality control",
+        "កម្មករ សំណង់",
+        "ប្រាក់ខែ ៣០០",
+        "garment ស្នាក់នៅ",
+    ] {
+        cases.push(case("two words", q));
+    }
+    for q in [
+        "sewng",
+        "constrction",
+        "weldr",
+        "electrcian",
+        "warehuose",
+        "carpentr",
+        "sewign machine",
+        "kitchen asistant",
+    ] {
+        cases.push(case("typos", q));
+    }
+    for q in ["s", "sew", "constr", "elec", "កាត់", "sewing mach", "fork"] {
+        cases.push(case("as you type", q));
+    }
+    cases.push(with(
+        "filters",
+        SearchRequest {
+            q: "sewing".into(),
+            sector: vec![Sector::Garment],
+            province_code: vec!["12".into()],
+            ..SearchRequest::default()
+        },
+    ));
+    cases.push(with(
+        "filters",
+        SearchRequest {
+            sector: vec![Sector::Construction],
+            wage_min_usd: Some(300.0),
+            ..SearchRequest::default()
+        },
+    ));
+    cases.push(with(
+        "filters",
+        SearchRequest {
+            q: "welder".into(),
+            near_province_code: Some("12".into()),
+            radius_km: Some(100.0),
+            ..SearchRequest::default()
+        },
+    ));
+    cases.push(with(
+        "filters",
+        SearchRequest {
+            q: "cook".into(),
+            posted_since: Some(since),
+            sort: SortOrder::Newest,
+            ..SearchRequest::default()
+        },
+    ));
+    cases.push(with(
+        "filters",
+        SearchRequest {
+            province_code: vec!["03".into()],
+            status: vec![VacancyStatus::Open, VacancyStatus::Filled],
+            sort: SortOrder::Wage,
+            ..SearchRequest::default()
+        },
+    ));
+    cases.push(with(
+        "filters",
+        SearchRequest {
+            q: "កម្មករ".into(),
+            sector: vec![Sector::Garment, Sector::Production],
+            wage_min_usd: Some(250.0),
+            ..SearchRequest::default()
+        },
+    ));
+    cases.push(with("browse (facets only)", SearchRequest::default()));
+    cases.push(with(
+        "browse (facets only)",
+        SearchRequest {
+            sort: SortOrder::Wage,
+            ..SearchRequest::default()
+        },
+    ));
+    cases
+}
+
+fn directory_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .expect("index directory")
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.metadata().ok())
+        .filter(|metadata| metadata.is_file())
+        .map(|metadata| metadata.len())
+        .sum()
+}
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.3} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing of use and
+    // expects a quick run, so stay small unless benchmarking.
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    let count = env_number(
+        "SEARCH_BENCH_VACANCIES",
+        if benchmarking { 100_000 } else { 2_000 },
+    );
+    let rounds = env_number("SEARCH_BENCH_ROUNDS", if benchmarking { 50 } else { 2 });
+
+    let generated = Instant::now();
+    let vacancies = synthetic_vacancies(count);
+    println!(
+        "search bench: {count} synthetic vacancies generated in {:.1} s",
+        generated.elapsed().as_secs_f64()
+    );
+
+    let temporary = tempfile::tempdir().expect("temporary directory");
+    let kept = std::env::var_os("SEARCH_BENCH_DIR").map(std::path::PathBuf::from);
+    let path = kept.as_deref().unwrap_or(temporary.path());
+    let (index, outcome) = SearchIndex::open_or_create(Some(path)).expect("index");
+    if outcome == (OpenOutcome::Opened { seq: count as i64 }) {
+        println!("build: skipped, reusing the index in {}", path.display());
+        drop(index);
+    } else {
+        index.clear().expect("clear");
+        let build = Instant::now();
+        let build_cpu = ProcessTime::try_now().ok();
+        for (id, vacancy, employer, posted_at) in &vacancies {
+            index
+                .upsert(id, vacancy, employer, *posted_at)
+                .expect("upsert");
+        }
+        let upserted = build.elapsed();
+        index.commit(count as i64).expect("commit");
+        let committed = build.elapsed();
+        index.wait_for_merges().expect("merges");
+        let merged = build.elapsed();
+        let cpu = build_cpu
+            .and_then(|time| time.try_elapsed().ok())
+            .map_or_else(
+                || "unknown".into(),
+                |cpu| format!("{:.2} s", cpu.as_secs_f64()),
+            );
+        println!(
+            "build: upserts {:.2} s, + commit {:.2} s, + background merges {:.2} s (cumulative wall clock); CPU time of all threads {cpu}; load average {}",
+            upserted.as_secs_f64(),
+            committed.as_secs_f64(),
+            merged.as_secs_f64(),
+            load_average(),
+        );
+    }
+    let size = directory_size(path);
+    println!(
+        "index on disk: {:.1} MiB ({size} bytes)",
+        size as f64 / (1024.0 * 1024.0)
+    );
+
+    let opened = Instant::now();
+    let (index, outcome) = SearchIndex::open_or_create(Some(path)).expect("reopen");
+    assert_eq!(outcome, OpenOutcome::Opened { seq: count as i64 });
+    println!(
+        "reopen (checksums, reader): {}; {} segments",
+        millis(opened.elapsed()),
+        index.segment_count()
+    );
+
+    let cases = query_mix();
+    // Warm-up: page cache, lazily built automata.
+    for case in &cases {
+        black_box(index.search(&case.request).expect("search"));
+    }
+    let mut all = Vec::with_capacity(cases.len() * rounds);
+    let mut by_category: Vec<(&str, Vec<Duration>)> = Vec::new();
+    let mut by_case: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); cases.len()];
+    let mut on_cpu = Vec::with_capacity(cases.len() * rounds);
+    for _ in 0..rounds {
+        for (n, case) in cases.iter().enumerate() {
+            // Wall-clock time on a shared machine includes waiting for a core; the
+            // thread's CPU time (CLOCK_THREAD_CPUTIME_ID) does not, and is the figure
+            // to compare across runs.
+            let cpu_started = ThreadTime::try_now().ok();
+            let started = Instant::now();
+            let response = index.search(black_box(&case.request)).expect("search");
+            let elapsed = started.elapsed();
+            if let Some(cpu_elapsed) = cpu_started.and_then(|time| time.try_elapsed().ok()) {
+                on_cpu.push(cpu_elapsed);
+            }
+            black_box(response);
+            all.push(elapsed);
+            by_case[n].push(elapsed);
+            match by_category
+                .iter_mut()
+                .find(|(name, _)| *name == case.category)
+            {
+                Some((_, samples)) => samples.push(elapsed),
+                None => by_category.push((case.category, vec![elapsed])),
+            }
+        }
+    }
+    all.sort();
+    println!(
+        "queries: {} ({} kinds x {rounds} rounds), single thread: p50 {}, p90 {}, p99 {}, max {}",
+        all.len(),
+        cases.len(),
+        millis(percentile(&all, 0.50)),
+        millis(percentile(&all, 0.90)),
+        millis(percentile(&all, 0.99)),
+        millis(*all.last().expect("samples")),
+    );
+    if !on_cpu.is_empty() {
+        on_cpu.sort();
+        println!(
+            "  on-CPU time of the same queries (excludes waiting for a core): p50 {}, p90 {}, p99 {}, max {}",
+            millis(percentile(&on_cpu, 0.50)),
+            millis(percentile(&on_cpu, 0.90)),
+            millis(percentile(&on_cpu, 0.99)),
+            millis(*on_cpu.last().expect("samples")),
+        );
+    }
+    println!("  load average during the run: {}", load_average());
+    for (category, mut samples) in by_category {
+        samples.sort();
+        println!(
+            "  {category:<22} p50 {:>10}  p99 {:>10}",
+            millis(percentile(&samples, 0.50)),
+            millis(percentile(&samples, 0.99)),
+        );
+    }
+    let mut slowest: Vec<(Duration, Duration, &Case)> = by_case
+        .into_iter()
+        .zip(&cases)
+        .map(|(mut samples, case)| {
+            samples.sort();
+            (percentile(&samples, 0.5), percentile(&samples, 0.99), case)
+        })
+        .collect();
+    slowest.sort_by_key(|(median, _, _)| std::cmp::Reverse(*median));
+    println!("slowest kinds (p50, p99):");
+    let shown = if std::env::var_os("SEARCH_BENCH_ALL").is_some() {
+        slowest.len()
+    } else {
+        8
+    };
+    for (median, tail, case) in slowest.iter().take(shown) {
+        let total = index.search(&case.request).expect("search").total;
+        println!(
+            "  {:>10} {:>10}  {:<20} q={:?} ({total} matches)",
+            millis(*median),
+            millis(*tail),
+            case.category,
+            case.request.q
+        );
+    }
+    let totals: Vec<String> = cases
+        .iter()
+        .take(6)
+        .map(|case| {
+            let total = index.search(&case.request).expect("search").total;
+            format!("{:?}={total}", case.request.q)
+        })
+        .collect();
+    println!("matches (sanity): {}", totals.join(", "));
+}
