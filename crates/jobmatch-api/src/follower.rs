@@ -33,6 +33,11 @@ pub trait Derived: Send + Sync + 'static {
     fn apply(&self, change: &Applied<'_>);
     /// Every change up to `seq` has been applied; a durable index commits here.
     fn applied_through(&self, _seq: i64) {}
+    /// Where a durable index stands: it catches up from there. `None` (the default,
+    /// right for in-memory indexes) asks for a full scan at start-up.
+    fn resume_from(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Where the follower stands, shared with request handlers.
@@ -78,18 +83,32 @@ impl Follower {
     ) -> Result<(Follower, FeedPosition), StoreError> {
         // Noted before the scan: a change that lands during the scan is applied
         // again afterwards, which is harmless; one noted after could be missed.
-        let start = store.latest_change_seq().await?;
+        let latest = store.latest_change_seq().await?;
+        let (resuming, scanning): (Vec<_>, Vec<_>) = derived
+            .iter()
+            .cloned()
+            .partition(|index| index.resume_from().is_some_and(|seq| seq <= latest));
+        // Replaying changes an index already has is harmless, so following starts
+        // at the oldest position any durable index reports.
+        let start = resuming
+            .iter()
+            .filter_map(|index| index.resume_from())
+            .min()
+            .unwrap_or(latest)
+            .min(latest);
         let follower = Follower {
             store,
             derived,
             applied: watch::Sender::new(start),
             wake: Arc::new(Notify::new()),
         };
-        for entity in [Entity::Employer, Entity::Vacancy, Entity::Worker] {
-            follower.scan(entity).await?;
-        }
-        for index in &follower.derived {
-            index.applied_through(start);
+        if !scanning.is_empty() {
+            for entity in [Entity::Employer, Entity::Vacancy, Entity::Worker] {
+                follower.scan(entity, &scanning).await?;
+            }
+            for index in &scanning {
+                index.applied_through(latest);
+            }
         }
         let position = FeedPosition {
             applied: follower.applied.subscribe(),
@@ -98,7 +117,7 @@ impl Follower {
         Ok((follower, position))
     }
 
-    async fn scan(&self, entity: Entity) -> Result<(), StoreError> {
+    async fn scan(&self, entity: Entity, targets: &[Arc<dyn Derived>]) -> Result<(), StoreError> {
         let mut after_id = None;
         loop {
             let filter = ListFilter {
@@ -108,7 +127,8 @@ impl Follower {
             };
             let page = self.store.list(entity, &filter).await?;
             for record in &page {
-                self.apply(entity, &record.id, Some(record)).await?;
+                self.apply_to(targets, entity, &record.id, Some(record))
+                    .await?;
             }
             match page.last() {
                 Some(last) => after_id = Some(last.id.clone()),
@@ -119,6 +139,16 @@ impl Follower {
 
     async fn apply(
         &self,
+        entity: Entity,
+        id: &str,
+        record: Option<&Record>,
+    ) -> Result<(), StoreError> {
+        self.apply_to(&self.derived, entity, id, record).await
+    }
+
+    async fn apply_to(
+        &self,
+        targets: &[Arc<dyn Derived>],
         entity: Entity,
         id: &str,
         record: Option<&Record>,
@@ -138,7 +168,7 @@ impl Follower {
             record,
             employer: employer.as_ref(),
         };
-        for index in &self.derived {
+        for index in targets {
             index.apply(&change);
         }
         Ok(())

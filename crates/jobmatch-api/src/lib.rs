@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod search;
 pub mod server;
 pub mod state;
 

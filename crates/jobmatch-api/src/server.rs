@@ -22,6 +22,7 @@ use crate::matching::Matching;
 use crate::metrics::Metrics;
 use crate::openapi::{ApiDoc, finish};
 use crate::routes;
+use crate::search::Search;
 use crate::state::AppState;
 use jobmatch_matching::Weights;
 
@@ -50,6 +51,8 @@ pub enum StartError {
     },
     #[error("could not build the matching and search indexes from the database")]
     Indexes(#[source] jobmatch_store::StoreError),
+    #[error("could not open the search index")]
+    Search(#[source] jobmatch_search::SearchError),
     #[error("the matching configuration is invalid")]
     Matching(#[source] jobmatch_matching::MatchError),
 }
@@ -58,7 +61,13 @@ impl Application {
     /// Binds `address` (port 0 picks a free port, for tests) and prepares the server.
     /// Binds, builds the derived indexes from the database, and starts following the
     /// change feed; serving starts with [`Application::run`].
-    pub async fn build(address: &str, store: Store) -> Result<Application, StartError> {
+    ///
+    /// The search index lives in `search_dir`, or in memory when it is `None`.
+    pub async fn build(
+        address: &str,
+        store: Store,
+        search_dir: Option<&std::path::Path>,
+    ) -> Result<Application, StartError> {
         let listener = TcpListener::bind(address).map_err(|source| StartError::Bind {
             address: address.to_string(),
             source,
@@ -73,7 +82,8 @@ impl Application {
         let reference = Reference::embedded();
         let matching =
             Arc::new(Matching::new(reference, Weights::default()).map_err(StartError::Matching)?);
-        let derived: Vec<Arc<dyn Derived>> = vec![matching.clone()];
+        let search = Arc::new(Search::open(search_dir).map_err(StartError::Search)?);
+        let derived: Vec<Arc<dyn Derived>> = vec![matching.clone(), search.clone()];
         let (follower, feed) = Follower::bootstrap(store.clone(), derived)
             .await
             .map_err(StartError::Indexes)?;
@@ -82,6 +92,7 @@ impl Application {
             store,
             reference,
             metrics: Metrics::new(),
+            search,
             matching,
             feed,
         });

@@ -164,7 +164,8 @@ async fn serve(bind: String, storage: StorageArgs, demo: bool) -> anyhow::Result
     } else {
         None
     };
-    let application = jobmatch_api::Application::build(&bind, store).await?;
+    let search_dir = storage.data_dir.join("search");
+    let application = jobmatch_api::Application::build(&bind, store, Some(&search_dir)).await?;
     let address = format!("http://{}", display_address(&bind, application.port()));
     tracing::info!(%address, backend = "ready", elapsed_ms = started.elapsed().as_millis() as u64, "jobmatch is listening");
     println!("jobmatch is listening on {address}");

@@ -15,10 +15,13 @@ async fn a_profile_written_through_one_server_is_matched_by_another_within_a_sec
         jobmatch_store::testing::report_skipped("replica test");
         return;
     };
-    let data_dir = tempfile::tempdir().expect("temporary directory");
-    let key = create_key(data_dir.path(), scratch.url());
-    let writer = Server::start(data_dir.path(), scratch.url());
-    let reader = Server::start(data_dir.path(), scratch.url());
+    // Each process has its own data directory (its own search index), as replicas
+    // on separate machines do; the database is what they share.
+    let writer_dir = tempfile::tempdir().expect("temporary directory");
+    let reader_dir = tempfile::tempdir().expect("temporary directory");
+    let key = create_key(writer_dir.path(), scratch.url());
+    let writer = Server::start(writer_dir.path(), scratch.url());
+    let reader = Server::start(reader_dir.path(), scratch.url());
     let client = reqwest::Client::new();
     let skill = jobmatch_domain::Reference::embedded().taxonomy.skills()[10]
         .id

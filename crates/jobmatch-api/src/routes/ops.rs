@@ -22,6 +22,9 @@ pub struct Readiness {
     pub database: &'static str,
     /// Sequence of the latest write in the change feed.
     pub change_feed_seq: i64,
+    /// Sequence of the latest change that matching and search reflect; it trails
+    /// `change_feed_seq` by at most a moment while writes arrive.
+    pub indexed_seq: i64,
 }
 
 /// Liveness
@@ -53,6 +56,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         status: "ready",
         database: state.store.backend_name(),
         change_feed_seq: seq,
+        indexed_seq: state.feed.applied(),
     }))
 }
 

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jobmatch_domain::resources::{ProvinceCode, VacancyInput, VacancyStatus};
 use jobmatch_domain::{FieldError, Sector};
+use jobmatch_search::{SearchError, SearchRequest, SortOrder};
 use jobmatch_store::{Columns, Entity, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::resource::{self, ResourceKind, record_response};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
-use crate::params::{Page, Params, province_filter, uuid_filter};
+use crate::params::{Params, province_filter, uuid_filter};
 use crate::state::AppState;
 
 impl ResourceKind for VacancyInput {
@@ -49,20 +50,75 @@ pub struct Vacancy {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VacancyListQuery {
+    /// What the person typed, in Khmer, English or both. Typos are tolerated (one
+    /// edit in words of 5 to 8 letters, two from 9) and the last word matches as a
+    /// prefix. Matches titles, descriptions, the employer's name and the labels of
+    /// the vacancy's occupation and skills.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
     #[param(format = "uuid")]
     pub employer_id: Option<String>,
     pub sector: Option<Sector>,
     /// NCDD province code of the workplace.
     #[param(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
+    #[param(pattern = "^[0-9]{4}$")]
+    pub district_code: Option<String>,
+    /// ESCO occupation id.
+    pub occupation: Option<String>,
+    /// ESCO skill id, required or preferred by the vacancy.
+    pub skill: Option<String>,
+    /// Vacancies whose wage range reaches at least this (monthly USD).
+    #[param(minimum = 0, maximum = 100000)]
+    pub wage_min_usd: Option<f64>,
     /// `open` unless given.
     pub status: Option<VacancyStatus>,
+    /// Posted at or after this time (RFC 3339, years 1900 to 2100).
+    pub posted_since: Option<DateTime<Utc>>,
+    /// With `radius_km`: vacancies within that distance of this province's capital.
+    #[param(value_type = Option<ProvinceCode>)]
+    pub near_province_code: Option<String>,
+    #[param(minimum = 0, maximum = 2000)]
+    pub radius_km: Option<f64>,
+    /// `relevance` (the default), `newest` or `wage`.
+    #[param(inline)]
+    pub sort: Option<SearchSort>,
     /// Page size, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(format = "uuid")]
+    /// `next_cursor` of the previous page of the same search.
+    #[param(max_length = 200)]
     pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchSort {
+    Relevance,
+    Newest,
+    Wage,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VacancyFacets {
+    pub sector: Vec<FacetValue>,
+    pub province_code: Vec<FacetValue>,
+}
+
+/// One page of a vacancy search.
+#[derive(Serialize, ToSchema)]
+pub struct VacancySearchPage {
+    pub items: Vec<Vacancy>,
+    pub next_cursor: Option<String>,
+    /// How many vacancies match in all.
+    pub total: u64,
+    pub facets: VacancyFacets,
 }
 
 const WRITE_ROLES: [Role; 4] = [Role::Admin, Role::Staff, Role::Employer, Role::Partner];
@@ -229,16 +285,17 @@ pub async fn close_vacancy(
     Ok(record_response(StatusCode::OK, &record))
 }
 
-/// List vacancies
+/// Search vacancies
 ///
-/// Ordered by id; filter by employer, sector, province and status (`open` unless
-/// given). Full-text search over titles and descriptions is described in the
-/// search section once it lands.
+/// Full-text search with filters, facet counts for sector and province, and the
+/// total. Without `q`, lists the matching vacancies newest first. Only open
+/// vacancies unless `status` is given. The answer reflects every write this server
+/// has acknowledged before the request.
 #[utoipa::path(
     tag = "vacancies",
     operation_id = "list_vacancies",
     params(VacancyListQuery),
-    responses((status = 200, description = "A page of vacancies", body = Page<Vacancy>))
+    responses((status = 200, description = "A page of vacancies", body = VacancySearchPage))
 )]
 #[get("/v1/vacancies")]
 pub async fn list_vacancies(
@@ -248,14 +305,115 @@ pub async fn list_vacancies(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(&WRITE_ROLES)?;
     let query = query.0;
-    let columns = Columns {
-        employer_id: uuid_filter("employer_id", query.employer_id)?,
-        sector: query.sector.map(|sector| sector.code().to_string()),
-        province_code: province_filter(state.reference, query.province_code)?,
-        status: Some(query.status.unwrap_or_default().code().to_string()),
+    let limit = match query.limit.unwrap_or(20) {
+        limit @ 1..=100 => limit as usize,
+        _ => return Err(ApiError::bad_request("limit", "must be between 1 and 100")),
     };
-    let page =
-        resource::list::<VacancyInput>(&state, columns, query.limit, query.cursor.as_deref())
-            .await?;
-    Ok(HttpResponse::Ok().json(page))
+    if let Some(since) = query.posted_since
+        && !(1900..=2100).contains(&chrono::Datelike::year(&since))
+    {
+        return Err(ApiError::bad_request(
+            "posted_since",
+            "must be a time between the years 1900 and 2100",
+        ));
+    }
+    if let Some(wage) = query.wage_min_usd
+        && !(0.0..=100_000.0).contains(&wage)
+    {
+        return Err(ApiError::bad_request(
+            "wage_min_usd",
+            "must be between 0 and 100000",
+        ));
+    }
+    if let Some(radius) = query.radius_km
+        && !(0.0..=2_000.0).contains(&radius)
+    {
+        return Err(ApiError::bad_request(
+            "radius_km",
+            "must be between 0 and 2000",
+        ));
+    }
+    if let Some(code) = &query.district_code
+        && (code.len() != 4 || !code.bytes().all(|byte| byte.is_ascii_digit()))
+    {
+        return Err(ApiError::bad_request(
+            "district_code",
+            "must be a 4-digit NCDD district code",
+        ));
+    }
+    for (field, text) in [("q", &query.q), ("cursor", &query.cursor)] {
+        if text.as_ref().is_some_and(|text| text.chars().count() > 200) {
+            return Err(ApiError::bad_request(
+                field,
+                "must be at most 200 characters",
+            ));
+        }
+    }
+    let request = SearchRequest {
+        q: query.q.unwrap_or_default(),
+        sector: query.sector.into_iter().collect(),
+        province_code: province_filter(state.reference, query.province_code)?
+            .into_iter()
+            .collect(),
+        district_code: query.district_code.into_iter().collect(),
+        occupation: query.occupation.into_iter().collect(),
+        skill: query.skill.into_iter().collect(),
+        employer_id: uuid_filter("employer_id", query.employer_id)?
+            .into_iter()
+            .collect(),
+        wage_min_usd: query.wage_min_usd,
+        status: query.status.into_iter().collect(),
+        posted_since: query.posted_since,
+        near_province_code: province_filter(state.reference, query.near_province_code)?,
+        radius_km: query.radius_km,
+        sort: match query.sort {
+            None | Some(SearchSort::Relevance) => SortOrder::Relevance,
+            Some(SearchSort::Newest) => SortOrder::Newest,
+            Some(SearchSort::Wage) => SortOrder::Wage,
+        },
+        limit: Some(limit),
+        cursor: query.cursor,
+    };
+    // Read your writes: the index first applies every change acknowledged so far.
+    let written = state.store.latest_change_seq().await?;
+    state
+        .feed
+        .wait_for(written, std::time::Duration::from_secs(1))
+        .await;
+    let found = state.search.index.search(&request).map_err(search_error)?;
+    let mut items = Vec::with_capacity(found.items.len());
+    for hit in &found.items {
+        // The database is the truth: a vacancy gone since it was indexed is skipped.
+        if let Some(record) = state.store.get(Entity::Vacancy, &hit.vacancy_id).await? {
+            items.push(resource::representation(&record));
+        }
+    }
+    let facet_values = |counts: Vec<jobmatch_search::FacetCount>| -> Vec<serde_json::Value> {
+        counts
+            .into_iter()
+            .map(|facet| serde_json::json!({"value": facet.value, "count": facet.count}))
+            .collect()
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": items,
+        "next_cursor": found.next_cursor,
+        "total": found.total,
+        "facets": {
+            "sector": facet_values(found.facets.sector),
+            "province_code": facet_values(found.facets.province_code),
+        }
+    })))
+}
+
+fn search_error(error: SearchError) -> ApiError {
+    match error {
+        SearchError::InvalidCursor => {
+            ApiError::bad_request("cursor", "is not a cursor returned by this search")
+        }
+        SearchError::UnknownProvince(_) => {
+            ApiError::bad_request("near_province_code", "is not a province code")
+        }
+        SearchError::InvalidFilter { field, message } => ApiError::bad_request(field, message),
+        other => ApiError::internal(other),
+    }
 }

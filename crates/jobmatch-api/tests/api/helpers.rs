@@ -28,7 +28,7 @@ pub async fn spawn_app() -> TestApp {
         store.insert_api_key(&key.record).await.expect("key stored");
         keys.push(key.secret);
     }
-    let application = Application::build("127.0.0.1:0", store.clone())
+    let application = Application::build("127.0.0.1:0", store.clone(), None)
         .await
         .expect("server starts");
     let address = format!("http://127.0.0.1:{}", application.port());

@@ -7,3 +7,4 @@ mod errors;
 mod matching;
 mod openapi;
 mod resources;
+mod search;
