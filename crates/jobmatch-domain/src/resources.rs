@@ -646,6 +646,14 @@ mod tests {
     }
 
     #[test]
+    fn a_code_with_spaces_around_it_is_refused_not_stored() {
+        let (_, errors) = errors_of::<EmployerInput>(json!({
+            "name": "Angkor Garment", "sector": "garment", "province_code": " 12"
+        }));
+        assert_eq!(errors, vec!["province_code"]);
+    }
+
+    #[test]
     fn construction_work_needs_a_minimum_age_of_eighteen() {
         let (_, errors) = errors_of::<VacancyInput>(json!({
             "employer_id": "e", "title": "Labourer", "sector": "construction", "province_code": "12", "min_age": 16

@@ -139,6 +139,19 @@ impl<'e> Checker<'e> {
         district_code: Option<&str>,
         commune_code: Option<&str>,
     ) {
+        // Codes are stored as given and filtered on exactly, so " 12" must not pass
+        // as "12" (the gazetteer's own lookup is lenient about spaces).
+        for (field, code) in [
+            ("province_code", Some(province_code)),
+            ("district_code", district_code),
+            ("commune_code", commune_code),
+        ] {
+            if let Some(code) = code
+                && code.trim() != code
+            {
+                self.fail(format!("{prefix}{field}"), "must not have spaces around it");
+            }
+        }
         let gazetteer = &reference.gazetteer;
         if gazetteer.province(province_code).is_none() {
             self.fail(
