@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use cpu_time::{ProcessTime, ThreadTime};
-use jobmatch_domain::resources::{VacancyInput, VacancyStatus};
+use jobmatch_domain::resources::{Benefit, VacancyInput, VacancyStatus};
 use jobmatch_domain::{Reference, Sector};
 use jobmatch_search::{OpenOutcome, SearchIndex, SearchRequest, SortOrder};
 use serde_json::json;
@@ -80,17 +80,6 @@ const SECTORS: [(Sector, u64); 9] = [
     (Sector::Transport, 5),
     (Sector::Services, 5),
     (Sector::Other, 2),
-];
-
-const BENEFITS: [&str; 8] = [
-    "accommodation",
-    "transport",
-    "meals",
-    "health_insurance",
-    "social_security",
-    "childcare",
-    "training",
-    "overtime_pay",
 ];
 
 /// SplitMix64: small, fast, and the same sequence on every machine.
@@ -189,9 +178,9 @@ fn synthetic_vacancies(count: usize) -> Vec<(String, VacancyInput, String, DateT
             1 => "closed",
             _ => "open",
         };
-        let benefits: Vec<&str> = BENEFITS
-            .iter()
-            .copied()
+        let benefits: Vec<&str> = Benefit::ALL
+            .into_iter()
+            .map(Benefit::code)
             .filter(|_| rng.chance(25))
             .collect();
         let mut document = json!({

@@ -6,6 +6,7 @@ use jobmatch_domain::Reference;
 use jobmatch_domain::resources::{VacancyInput, WorkerInput};
 use jobmatch_matching::{MatchError, MatchIndex, Weights};
 use jobmatch_store::Entity;
+use serde::Deserialize;
 
 use crate::follower::{Applied, Derived};
 
@@ -38,28 +39,24 @@ impl Derived for Matching {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let outcome = match (change.entity, change.record) {
-            (Entity::Worker, Some(record)) => {
-                serde_json::from_value::<WorkerInput>(record.body.clone())
-                    .map_err(|error| error.to_string())
-                    .and_then(|worker| {
-                        index
-                            .upsert_worker(change.id, &worker)
-                            .map_err(|error| error.to_string())
-                    })
-            }
+            (Entity::Worker, Some(record)) => WorkerInput::deserialize(&record.body)
+                .map_err(|error| error.to_string())
+                .and_then(|worker| {
+                    index
+                        .upsert_worker(change.id, &worker)
+                        .map_err(|error| error.to_string())
+                }),
             (Entity::Worker, None) => {
                 index.remove_worker(change.id);
                 Ok(())
             }
-            (Entity::Vacancy, Some(record)) => {
-                serde_json::from_value::<VacancyInput>(record.body.clone())
-                    .map_err(|error| error.to_string())
-                    .and_then(|vacancy| {
-                        index
-                            .upsert_vacancy(change.id, &vacancy)
-                            .map_err(|error| error.to_string())
-                    })
-            }
+            (Entity::Vacancy, Some(record)) => VacancyInput::deserialize(&record.body)
+                .map_err(|error| error.to_string())
+                .and_then(|vacancy| {
+                    index
+                        .upsert_vacancy(change.id, &vacancy)
+                        .map_err(|error| error.to_string())
+                }),
             (Entity::Vacancy, None) => {
                 index.remove_vacancy(change.id);
                 Ok(())

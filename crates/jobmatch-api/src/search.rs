@@ -3,6 +3,7 @@
 use jobmatch_domain::resources::VacancyInput;
 use jobmatch_search::{OpenOutcome, SearchError, SearchIndex};
 use jobmatch_store::Entity;
+use serde::Deserialize;
 
 use crate::follower::{Applied, Derived};
 
@@ -35,7 +36,7 @@ impl Derived for Search {
             return;
         }
         let outcome = match change.record {
-            Some(record) => match serde_json::from_value::<VacancyInput>(record.body.clone()) {
+            Some(record) => match VacancyInput::deserialize(&record.body) {
                 Ok(vacancy) => {
                     let employer_name = change
                         .employer

@@ -164,6 +164,33 @@ pub enum Benefit {
     OvertimePay,
 }
 
+impl Benefit {
+    pub const ALL: [Benefit; 8] = [
+        Benefit::Accommodation,
+        Benefit::Transport,
+        Benefit::Meals,
+        Benefit::HealthInsurance,
+        Benefit::SocialSecurity,
+        Benefit::Childcare,
+        Benefit::Training,
+        Benefit::OvertimePay,
+    ];
+
+    /// The JSON spelling.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Benefit::Accommodation => "accommodation",
+            Benefit::Transport => "transport",
+            Benefit::Meals => "meals",
+            Benefit::HealthInsurance => "health_insurance",
+            Benefit::SocialSecurity => "social_security",
+            Benefit::Childcare => "childcare",
+            Benefit::Training => "training",
+            Benefit::OvertimePay => "overtime_pay",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RequiredSkill {

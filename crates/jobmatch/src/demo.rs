@@ -22,7 +22,7 @@ use anyhow::{Context, anyhow, ensure};
 use chrono::{Duration, NaiveDate, Utc};
 use jobmatch_api::routes::resource::{ResourceKind, store_document};
 use jobmatch_domain::reference::Occupation;
-use jobmatch_domain::resources::{EmployerInput, VacancyInput, WorkerInput};
+use jobmatch_domain::resources::{Benefit, EmployerInput, VacancyInput, WorkerInput};
 use jobmatch_domain::{FieldError, Reference, Sector};
 use jobmatch_store::{Entity, Store};
 use rand::rngs::StdRng;
@@ -597,26 +597,16 @@ fn benefits(rng: &mut StdRng, sector: Sector, skilled: bool) -> Vec<&'static str
         Transport | Services | Other => [0.1, 0.2, 0.2, 0.2, 0.7, 0.0, 0.0, 0.5],
     };
     let training = if skilled { 0.15 } else { 0.4 };
-    let names = [
-        "accommodation",
-        "transport",
-        "meals",
-        "health_insurance",
-        "social_security",
-        "childcare",
-        "training",
-        "overtime_pay",
-    ];
-    names
-        .iter()
+    Benefit::ALL
+        .into_iter()
         .zip(chances)
-        .filter_map(|(name, chance)| {
-            let chance = if *name == "training" {
+        .filter_map(|(benefit, chance)| {
+            let chance = if benefit == Benefit::Training {
                 training
             } else {
                 chance
             };
-            rng.random_bool(chance).then_some(*name)
+            rng.random_bool(chance).then_some(benefit.code())
         })
         .collect()
 }
