@@ -149,6 +149,15 @@ pub struct Record {
     pub body: serde_json::Value,
 }
 
+/// A stored document as [`Store::list_raw`] reads it: the JSON text unparsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    pub id: String,
+    pub columns: Columns,
+    /// The document, as stored (valid JSON).
+    pub body: String,
+}
+
 /// A document to insert with [`Store::insert`].
 #[derive(Debug, Clone, Copy)]
 pub struct NewRecord<'a> {
@@ -349,6 +358,13 @@ macro_rules! write_tx {
         }
     };
 }
+
+// Declared after the macros above, which it uses.
+mod privacy;
+pub use privacy::{AuditAction, AuditEvent, AuditFilter, AuditRecord, ErasedCount, GroupCount};
+// Declared after the macros above, which it uses.
+mod batch;
+pub use batch::{BatchOutcome, BatchRecord, BatchWrite};
 
 /// Commits on `Ok`, rolls back on `Err`.
 async fn finish<DB: Database, T>(
@@ -769,6 +785,46 @@ impl Store {
                 .await?
                 .iter()
                 .map(record_from_row)
+                .collect()
+        })
+    }
+
+    /// A page of records with `id > after_id` in id order, their documents left as
+    /// the stored JSON text: for full scans that parse each document straight into
+    /// its own type (building the matching index from a million profiles), where
+    /// [`Store::list`]'s generic JSON values would cost more than the scan itself.
+    pub async fn list_raw(
+        &self,
+        entity: Entity,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RawRecord>, StoreError> {
+        // Only fixed fragments from `sql` go into the statement.
+        let statement = format!(
+            "{}{}1{}2",
+            entity.sql().list_head,
+            sql::FILTER_AFTER_ID,
+            sql::ORDER_BY_ID_LIMIT
+        );
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(AssertSqlSafe(statement))
+                .bind(after_id.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(RawRecord {
+                        id: row.try_get("id")?,
+                        columns: Columns {
+                            employer_id: row.try_get("employer_id")?,
+                            sector: row.try_get("sector")?,
+                            province_code: row.try_get("province_code")?,
+                            status: row.try_get("status")?,
+                        },
+                        body: row.try_get("body")?,
+                    })
+                })
                 .collect()
         })
     }

@@ -35,19 +35,35 @@ const TABLE: &str = "_sqlx_migrations";
 /// `(version, description, file name, SQL)`.
 type Embedded = (i64, &'static str, &'static str, &'static str);
 
-pub(crate) const SQLITE: &[Embedded] = &[(
-    1,
-    "initial",
-    "0001_initial.sql",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+pub(crate) const SQLITE: &[Embedded] = &[
+    (
+        1,
+        "initial",
+        "0001_initial.sql",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "privacy",
+        "0002_privacy.sql",
+        include_str!("../migrations/sqlite/0002_privacy.sql"),
+    ),
+];
 
-pub(crate) const POSTGRES: &[Embedded] = &[(
-    1,
-    "initial",
-    "0001_initial.sql",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+pub(crate) const POSTGRES: &[Embedded] = &[
+    (
+        1,
+        "initial",
+        "0001_initial.sql",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "privacy",
+        "0002_privacy.sql",
+        include_str!("../migrations/postgres/0002_privacy.sql"),
+    ),
+];
 
 fn migrations(embedded: &'static [Embedded]) -> Vec<Migration> {
     embedded

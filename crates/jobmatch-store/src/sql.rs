@@ -21,6 +21,8 @@ macro_rules! record_columns {
 
 /// Statements for one document table (`employers`, `vacancies`, `workers`).
 pub(crate) struct TableSql {
+    /// The table's name.
+    pub table: &'static str,
     /// `$1` id, `$2` created_at = updated_at, `$3` source, `$4` external_id,
     /// `$5` employer_id, `$6` sector, `$7` province_code, `$8` status, `$9` body.
     pub insert: &'static str,
@@ -48,6 +50,7 @@ pub(crate) struct TableSql {
 macro_rules! table_sql {
     ($table:literal) => {
         TableSql {
+            table: $table,
             insert: concat!(
                 "INSERT INTO ",
                 $table,
@@ -106,6 +109,10 @@ macro_rules! table_sql {
 pub(crate) const EMPLOYERS: TableSql = table_sql!("employers");
 pub(crate) const VACANCIES: TableSql = table_sql!("vacancies");
 pub(crate) const WORKERS: TableSql = table_sql!("workers");
+
+/// Columns of a document table in the order [`crate::record_from_row`] reads
+/// them; for statements built at run time ([`crate::batch`]).
+pub(crate) const RECORD_COLUMNS: &str = record_columns!();
 
 /// Filter columns that [`crate::Store::list`] may compare for equality. Only
 /// these fixed names are ever spliced into SQL.

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use jobmatch_store::testing::{ScratchPostgres, report_skipped};
 use jobmatch_store::{
-    ApiKey, ChangeOp, Columns, Entity, ListFilter, NewRecord, Record, Store, StoreError,
+    ApiKey, BatchOutcome, BatchRecord, ChangeOp, Columns, Entity, ListFilter, NewRecord, Record,
+    Store, StoreError,
 };
 use serde_json::{Value, json};
 
@@ -130,6 +131,11 @@ storage_test_suite!(
     data_survives_closing_and_reopening_the_store,
     vacancies_must_reference_an_existing_employer_which_then_cannot_be_deleted,
     several_stores_starting_at_once_all_migrate_and_work,
+    upsert_many_creates_a_batch_with_one_feed_row_each,
+    upsert_many_updates_changed_and_skips_unchanged_records_by_external_id,
+    upsert_many_is_all_or_nothing,
+    upsert_many_handles_an_external_id_repeated_within_the_batch,
+    lookups_by_many_external_ids_and_ids_find_exactly_what_is_stored,
 );
 
 // ---------------------------------------------------------------------------
@@ -1237,5 +1243,313 @@ mod cases {
             assert_eq!(store.count(Entity::Worker).await.expect("count"), 4);
             store.close().await;
         }
+    }
+
+    // -----------------------------------------------------------------------
+    // Batches
+    // -----------------------------------------------------------------------
+
+    /// `count` worker documents `w-0, w-1, ...` with external ids `E-0, ...`.
+    fn batch_bodies(count: usize, note: &str) -> Vec<(String, String, Value)> {
+        (0..count)
+            .map(|n| {
+                (
+                    format!("w-{n}"),
+                    format!("E-{n}"),
+                    json!({"full_name": format!("Worker {n}"), "note": note}),
+                )
+            })
+            .collect()
+    }
+
+    fn batch<'a>(
+        rows: &'a [(String, String, Value)],
+        columns: &'a Columns,
+    ) -> Vec<BatchRecord<'a>> {
+        rows.iter()
+            .map(|(id, external_id, body)| BatchRecord {
+                id,
+                external_id: Some(external_id),
+                columns,
+                body,
+            })
+            .collect()
+    }
+
+    pub async fn upsert_many_creates_a_batch_with_one_feed_row_each(db: &TestDb) {
+        let store = db.open().await;
+        let cols = columns(None, None, Some("01"), Some("seeking"));
+        // More rows than one multi-row statement holds, to cross a chunk edge.
+        let rows = batch_bodies(250, "first");
+        let writes = store
+            .upsert_many(Entity::Worker, "kobo", &batch(&rows, &cols))
+            .await
+            .expect("upsert_many");
+        assert_eq!(writes.len(), 250);
+        for (write, (id, _, _)) in writes.iter().zip(&rows) {
+            assert_eq!(write.id, *id);
+            assert_eq!(write.version, 1);
+            assert_eq!(write.outcome, BatchOutcome::Created);
+        }
+        assert_eq!(store.count(Entity::Worker).await.expect("count"), 250);
+        let stored = store
+            .get_by_external_id(Entity::Worker, "kobo", "E-249")
+            .await
+            .expect("get")
+            .expect("stored under its external id");
+        assert_eq!(stored.id, "w-249");
+        assert_eq!(stored.body, rows[249].2);
+        assert_eq!(stored.columns, cols);
+        assert_eq!(stored.source.as_deref(), Some("kobo"));
+        let created: Vec<_> = feed(&store).await;
+        let expected: Vec<_> = rows
+            .iter()
+            .map(|(id, _, _)| change(Entity::Worker, id, ChangeOp::Create))
+            .collect();
+        assert_eq!(created, expected);
+        // An empty batch writes nothing.
+        assert!(
+            store
+                .upsert_many(Entity::Worker, "kobo", &[])
+                .await
+                .expect("empty")
+                .is_empty()
+        );
+    }
+
+    pub async fn upsert_many_updates_changed_and_skips_unchanged_records_by_external_id(
+        db: &TestDb,
+    ) {
+        let store = db.open().await;
+        let cols = columns(None, None, Some("01"), Some("seeking"));
+        let rows = batch_bodies(3, "first");
+        store
+            .upsert_many(Entity::Worker, "kobo", &batch(&rows, &cols))
+            .await
+            .expect("first import");
+        let seq = store.latest_change_seq().await.expect("latest");
+
+        // Re-sent: row 0 unchanged, row 1 with a new body, row 2 with new
+        // columns only; the ids offered for creation are not used.
+        let mut again = batch_bodies(3, "first");
+        again[1].2 = json!({"full_name": "Worker 1", "note": "second"});
+        for (id, _, _) in &mut again {
+            id.push_str("-new");
+        }
+        let moved = columns(None, None, Some("22"), Some("seeking"));
+        let mut records = batch(&again, &cols);
+        records[2].columns = &moved;
+        let writes = store
+            .upsert_many(Entity::Worker, "kobo", &records)
+            .await
+            .expect("re-import");
+        let outcomes: Vec<_> = writes
+            .iter()
+            .map(|w| (w.id.as_str(), w.version, w.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("w-0", 1, BatchOutcome::Unchanged),
+                ("w-1", 2, BatchOutcome::Updated),
+                ("w-2", 2, BatchOutcome::Updated),
+            ]
+        );
+        assert_eq!(store.count(Entity::Worker).await.expect("count"), 3);
+        let changes = store.changes_since(seq, 100).await.expect("changes");
+        let changed: Vec<_> = changes
+            .iter()
+            .map(|c| (c.entity_id.as_str(), c.op))
+            .collect();
+        assert_eq!(
+            changed,
+            vec![("w-1", ChangeOp::Update), ("w-2", ChangeOp::Update)]
+        );
+        let updated = store
+            .get(Entity::Worker, "w-1")
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(updated.body["note"], "second");
+        assert_eq!(updated.version, 2);
+        let relocated = store
+            .get(Entity::Worker, "w-2")
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(relocated.columns.province_code.as_deref(), Some("22"));
+
+        // The same external ids from another source are other records.
+        let writes = store
+            .upsert_many(Entity::Worker, "nea", &batch(&again, &cols))
+            .await
+            .expect("other source");
+        assert!(writes.iter().all(|w| w.outcome == BatchOutcome::Created));
+        assert_eq!(store.count(Entity::Worker).await.expect("count"), 6);
+    }
+
+    pub async fn upsert_many_is_all_or_nothing(db: &TestDb) {
+        let store = db.open().await;
+        insert(
+            &store,
+            Entity::Employer,
+            "e-1",
+            &Columns::default(),
+            &json!({"name": "Employer"}),
+        )
+        .await;
+        let seq = store.latest_change_seq().await.expect("latest");
+        let good = columns(Some("e-1"), None, None, Some("open"));
+        let dangling = columns(Some("e-missing"), None, None, Some("open"));
+        let body = json!({"title": "Sewer"});
+        let records = [
+            BatchRecord {
+                id: "v-1",
+                external_id: Some("V-1"),
+                columns: &good,
+                body: &body,
+            },
+            BatchRecord {
+                id: "v-2",
+                external_id: Some("V-2"),
+                columns: &dangling,
+                body: &body,
+            },
+        ];
+        let error = store
+            .upsert_many(Entity::Vacancy, "kobo", &records)
+            .await
+            .expect_err("a missing employer fails the batch");
+        assert!(matches!(error, StoreError::ReferenceMissing), "{error:?}");
+        assert_eq!(store.count(Entity::Vacancy).await.expect("count"), 0);
+        assert_eq!(store.latest_change_seq().await.expect("latest"), seq);
+
+        // A taken id is refused as a whole too.
+        let writes = store
+            .upsert_many(Entity::Vacancy, "kobo", &records[..1])
+            .await
+            .expect("the good row alone");
+        assert_eq!(writes[0].outcome, BatchOutcome::Created);
+        let clash = [BatchRecord {
+            id: "v-1",
+            external_id: Some("V-3"),
+            columns: &good,
+            body: &body,
+        }];
+        let error = store
+            .upsert_many(Entity::Vacancy, "kobo", &clash)
+            .await
+            .expect_err("id taken");
+        assert!(matches!(error, StoreError::AlreadyExists), "{error:?}");
+        assert_eq!(store.count(Entity::Vacancy).await.expect("count"), 1);
+    }
+
+    pub async fn upsert_many_handles_an_external_id_repeated_within_the_batch(db: &TestDb) {
+        let store = db.open().await;
+        let cols = Columns::default();
+        let first = json!({"n": 1});
+        let second = json!({"n": 2});
+        let records = [
+            BatchRecord {
+                id: "a-1",
+                external_id: Some("A"),
+                columns: &cols,
+                body: &first,
+            },
+            BatchRecord {
+                id: "b-1",
+                external_id: None,
+                columns: &cols,
+                body: &first,
+            },
+            BatchRecord {
+                id: "a-2",
+                external_id: Some("A"),
+                columns: &cols,
+                body: &first,
+            },
+            BatchRecord {
+                id: "a-3",
+                external_id: Some("A"),
+                columns: &cols,
+                body: &second,
+            },
+        ];
+        let writes = store
+            .upsert_many(Entity::Employer, "kobo", &records)
+            .await
+            .expect("batch");
+        let outcomes: Vec<_> = writes
+            .iter()
+            .map(|w| (w.id.as_str(), w.version, w.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                ("a-1", 1, BatchOutcome::Created),
+                ("b-1", 1, BatchOutcome::Created),
+                ("a-1", 1, BatchOutcome::Unchanged),
+                ("a-1", 2, BatchOutcome::Updated),
+            ]
+        );
+        assert_eq!(store.count(Entity::Employer).await.expect("count"), 2);
+        let stored = store
+            .get(Entity::Employer, "a-1")
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(stored.body, second);
+        assert_eq!(
+            feed(&store).await,
+            vec![
+                change(Entity::Employer, "a-1", ChangeOp::Create),
+                change(Entity::Employer, "b-1", ChangeOp::Create),
+                change(Entity::Employer, "a-1", ChangeOp::Update),
+            ]
+        );
+    }
+
+    pub async fn lookups_by_many_external_ids_and_ids_find_exactly_what_is_stored(db: &TestDb) {
+        let store = db.open().await;
+        let cols = Columns::default();
+        let rows = batch_bodies(130, "x");
+        store
+            .upsert_many(Entity::Worker, "kobo", &batch(&rows, &cols))
+            .await
+            .expect("batch");
+        let wanted: Vec<String> = (0..140).step_by(3).map(|n| format!("E-{n}")).collect();
+        let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let found = store
+            .get_many_by_external_id(Entity::Worker, "kobo", &wanted)
+            .await
+            .expect("lookup");
+        let expected: BTreeSet<String> = (0..130).step_by(3).map(|n| format!("E-{n}")).collect();
+        assert_eq!(found.keys().cloned().collect::<BTreeSet<_>>(), expected);
+        assert_eq!(found["E-9"].id, "w-9");
+        assert_eq!(found["E-9"].body, rows[9].2);
+        assert!(
+            store
+                .get_many_by_external_id(Entity::Worker, "other", &wanted)
+                .await
+                .expect("lookup")
+                .is_empty()
+        );
+
+        let ids = ["w-0", "w-129", "w-130", "nobody"];
+        let existing = store
+            .existing_ids(Entity::Worker, &ids)
+            .await
+            .expect("existing ids");
+        assert_eq!(
+            existing,
+            HashSet::from(["w-0".to_string(), "w-129".to_string()])
+        );
+        assert!(
+            store
+                .existing_ids(Entity::Employer, &ids)
+                .await
+                .expect("existing ids")
+                .is_empty()
+        );
     }
 }

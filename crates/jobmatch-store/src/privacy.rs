@@ -1,0 +1,423 @@
+//! What the store keeps about personal data beyond the documents themselves:
+//! the append-only audit log, erasure with its anonymised tally, and the
+//! employers each partner key is linked to.
+//!
+//! Every audited operation writes its audit row in the same transaction as
+//! the read or write it records, so there is never a release without its
+//! trace, nor a trace of something that did not happen.
+
+use chrono::{DateTime, Utc};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::{
+    ChangeOp, Entity, Pool, Record, Store, StoreError, WriteKind, constraint_error, finish,
+    format_time, now, parse_time, record_from_row, sql,
+};
+
+/// Why personal data was touched; stored as its snake_case code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A full profile (name, phone, date of birth, commune) was read.
+    ProfileRead,
+    /// Contact details were released for one vacancy.
+    ContactReleased,
+    /// The profile was erased.
+    ProfileErased,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 3] = [
+        AuditAction::ProfileRead,
+        AuditAction::ContactReleased,
+        AuditAction::ProfileErased,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditAction::ProfileRead => "profile_read",
+            AuditAction::ContactReleased => "contact_released",
+            AuditAction::ProfileErased => "profile_erased",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<AuditAction> {
+        AuditAction::ALL
+            .into_iter()
+            .find(|action| action.code() == code)
+    }
+}
+
+/// Who did what to whose data, to append to the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEvent<'a> {
+    pub key_id: &'a str,
+    pub role: &'a str,
+    pub action: AuditAction,
+    pub worker_id: &'a str,
+    pub vacancy_id: Option<&'a str>,
+    /// The request id the client saw in `x-request-id`, to tie a complaint to
+    /// the log.
+    pub request_id: Option<&'a str>,
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Strictly increasing; the order of the log.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub key_id: String,
+    pub role: String,
+    pub action: String,
+    pub worker_id: Option<String>,
+    pub vacancy_id: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// Which audit rows [`Store::audit_log`] returns, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub after_seq: Option<i64>,
+    pub worker_id: Option<String>,
+    pub key_id: Option<String>,
+    pub action: Option<AuditAction>,
+    pub limit: u32,
+}
+
+/// Profiles erased in one month from one home province.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasedCount {
+    pub province_code: String,
+    /// `YYYY-MM`, UTC.
+    pub month: String,
+    pub erased: i64,
+}
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+     (at, key_id, role, action, worker_id, vacancy_id, request_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const WORKER_PROVINCE: &str = "SELECT province_code FROM workers WHERE id = $1";
+
+const COUNT_ERASURE: &str = "INSERT INTO erased_workers (province_code, month, erased) \
+     VALUES ($1, $2, 1) \
+     ON CONFLICT (province_code, month) DO UPDATE SET erased = erased_workers.erased + 1";
+
+const ERASED_COUNTS: &str =
+    "SELECT province_code, month, erased FROM erased_workers ORDER BY month, province_code";
+
+const LINK_PARTNER: &str = "INSERT INTO partner_links (key_id, employer_id) VALUES ($1, $2) \
+     ON CONFLICT (key_id, employer_id) DO NOTHING";
+
+const UNLINK_PARTNER: &str = "DELETE FROM partner_links WHERE key_id = $1 AND employer_id = $2";
+
+/// The employers a partner sent itself, and those an admin linked to it.
+const PARTNER_EMPLOYERS: &str = "SELECT id FROM employers WHERE source = $1 \
+     UNION SELECT employer_id FROM partner_links WHERE key_id = $1 \
+     ORDER BY 1";
+
+const INSERT_SECRET: &str =
+    "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+
+const SELECT_SECRET: &str = "SELECT value FROM server_secrets WHERE name = $1";
+
+const WORKERS_BY_PROVINCE_AND_STATUS: &str = "SELECT province_code AS a, status AS b, COUNT(*) AS n \
+     FROM workers GROUP BY province_code, status ORDER BY 1, 2";
+
+const VACANCIES_BY_SECTOR_AND_STATUS: &str = "SELECT sector AS a, status AS b, COUNT(*) AS n \
+     FROM vacancies GROUP BY sector, status ORDER BY 1, 2";
+
+const RELEASED_FOR_VACANCY: &str = "SELECT DISTINCT worker_id FROM audit_log \
+     WHERE vacancy_id = $1 AND action = 'contact_released' AND worker_id IS NOT NULL";
+
+/// A number of records sharing two column values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCount {
+    pub first: Option<String>,
+    pub second: Option<String>,
+    pub count: i64,
+}
+
+/// Appends `event` on `conn` (inside the caller's transaction).
+macro_rules! append_audit {
+    ($conn:expr, $at:expr, $event:expr) => {
+        sqlx::query(INSERT_AUDIT)
+            .bind($at)
+            .bind($event.key_id)
+            .bind($event.role)
+            .bind($event.action.code())
+            .bind($event.worker_id)
+            .bind($event.vacancy_id)
+            .bind($event.request_id)
+            .execute(&mut *$conn)
+            .await
+    };
+}
+
+impl Store {
+    /// Reads a worker's profile and logs the read, in one transaction: the
+    /// row is logged only if the profile exists, and the profile is returned
+    /// only once the log row is committed.
+    pub async fn get_worker_audited(
+        &self,
+        event: &AuditEvent<'_>,
+    ) -> Result<Option<Record>, StoreError> {
+        let table = Entity::Worker.sql();
+        let at = format_time(now())?;
+        write_tx!(self, |conn| {
+            let row = sqlx::query(table.select_by_id)
+                .bind(event.worker_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let record = record_from_row(&row)?;
+            append_audit!(conn, at.as_str(), event)?;
+            Ok(Some(record))
+        })
+    }
+
+    /// Erases a worker's profile: deletes the row, appends a `delete` change
+    /// (so matching and every derived index drop it), adds one to the
+    /// anonymised tally of its home province and month, and logs the
+    /// erasure, all in one transaction. `Ok(false)` if there was no such
+    /// profile.
+    ///
+    /// On SQLite `secure_delete` overwrites the freed pages; a checkpoint then
+    /// moves them out of the write-ahead log as well.
+    pub async fn erase_worker(&self, event: &AuditEvent<'_>) -> Result<bool, StoreError> {
+        let table = Entity::Worker.sql();
+        let now = now();
+        let at = format_time(now)?;
+        let month = now.format("%Y-%m").to_string();
+        let erased = write_tx!(self, |conn| {
+            let province: Option<Option<String>> = sqlx::query_scalar(WORKER_PROVINCE)
+                .bind(event.worker_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let Some(province) = province else {
+                return Ok(false);
+            };
+            sqlx::query(table.delete)
+                .bind(event.worker_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| constraint_error(e, WriteKind::Delete))?;
+            sqlx::query(sql::INSERT_CHANGE)
+                .bind(Entity::Worker.as_str())
+                .bind(event.worker_id)
+                .bind(ChangeOp::Delete.as_str())
+                .bind(at.as_str())
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(COUNT_ERASURE)
+                .bind(province.unwrap_or_default())
+                .bind(month.as_str())
+                .execute(&mut *conn)
+                .await?;
+            append_audit!(conn, at.as_str(), event)?;
+            Ok(true)
+        })?;
+        if erased && let Pool::Sqlite(pool) = &self.pool {
+            // Best effort: a reader holding an old snapshot can keep frames in
+            // the log until it finishes; the next checkpoint then clears them.
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await
+            {
+                tracing::warn!(%error, "checkpoint after erasure failed");
+            }
+        }
+        Ok(erased)
+    }
+
+    /// Appends one event to the audit log on its own.
+    pub async fn append_audit(&self, event: &AuditEvent<'_>) -> Result<(), StoreError> {
+        let at = format_time(now())?;
+        write_tx!(self, |conn| {
+            append_audit!(conn, at.as_str(), event)?;
+            Ok(())
+        })
+    }
+
+    /// Appends several events in one transaction: all or none.
+    pub async fn append_audit_many(&self, events: &[AuditEvent<'_>]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let at = format_time(now())?;
+        write_tx!(self, |conn| {
+            for event in events {
+                append_audit!(conn, at.as_str(), event)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Audit rows matching every `Some` of `filter`, oldest first.
+    pub async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut statement = String::from(
+            "SELECT seq, at, key_id, role, action, worker_id, vacancy_id, request_id \
+             FROM audit_log WHERE seq > $1",
+        );
+        let mut binds: Vec<&str> = Vec::new();
+        for (column, value) in [
+            ("worker_id", filter.worker_id.as_deref()),
+            ("key_id", filter.key_id.as_deref()),
+            ("action", filter.action.map(AuditAction::code)),
+        ] {
+            if let Some(value) = value {
+                binds.push(value);
+                statement.push_str(&format!(" AND {column} = ${}", binds.len() + 1));
+            }
+        }
+        statement.push_str(&format!(" ORDER BY seq LIMIT ${}", binds.len() + 2));
+        // Only fixed column names and parameter numbers go into the statement;
+        // every value is a bind parameter.
+        with_pool!(self, |pool| {
+            let mut query =
+                sqlx::query(sqlx::AssertSqlSafe(statement)).bind(filter.after_seq.unwrap_or(0));
+            for value in &binds {
+                query = query.bind(*value);
+            }
+            query
+                .bind(i64::from(filter.limit))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(audit_from_row)
+                .collect()
+        })
+    }
+
+    /// Profiles counted by home province and status.
+    pub async fn workers_by_province_and_status(&self) -> Result<Vec<GroupCount>, StoreError> {
+        self.group_counts(WORKERS_BY_PROVINCE_AND_STATUS).await
+    }
+
+    /// Vacancies counted by sector and status.
+    pub async fn vacancies_by_sector_and_status(&self) -> Result<Vec<GroupCount>, StoreError> {
+        self.group_counts(VACANCIES_BY_SECTOR_AND_STATUS).await
+    }
+
+    async fn group_counts(&self, statement: &'static str) -> Result<Vec<GroupCount>, StoreError> {
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(statement).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(GroupCount {
+                        first: row.try_get("a")?,
+                        second: row.try_get("b")?,
+                        count: row.try_get("n")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The workers whose contact staff released for this vacancy (the audit
+    /// log is the record of releases).
+    pub async fn contacts_released_for(&self, vacancy_id: &str) -> Result<Vec<String>, StoreError> {
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar(RELEASED_FOR_VACANCY)
+                .bind(vacancy_id)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+
+    /// The anonymised tally of erased profiles.
+    pub async fn erased_worker_counts(&self) -> Result<Vec<ErasedCount>, StoreError> {
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(ERASED_COUNTS).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(ErasedCount {
+                        province_code: row.try_get("province_code")?,
+                        month: row.try_get("month")?,
+                        erased: row.try_get("erased")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The deployment's secret called `name`: the stored one, or `candidate`
+    /// if none was stored yet (then stored). Every replica that asks gets the
+    /// same value, whichever asked first.
+    pub async fn server_secret(&self, name: &str, candidate: &str) -> Result<String, StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(INSERT_SECRET)
+                .bind(name)
+                .bind(candidate)
+                .execute(pool)
+                .await?;
+            Ok(sqlx::query_scalar(SELECT_SECRET)
+                .bind(name)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// Lets a partner key read the vacancies of `employer_id`.
+    /// [`StoreError::ReferenceMissing`] if the key or the employer does not
+    /// exist; linking twice is harmless.
+    pub async fn link_partner(&self, key_id: &str, employer_id: &str) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(LINK_PARTNER)
+                .bind(key_id)
+                .bind(employer_id)
+                .execute(pool)
+                .await
+                .map_err(|e| constraint_error(e, WriteKind::Upsert))?;
+        });
+        Ok(())
+    }
+
+    /// Removes a link; `Ok(false)` if there was none.
+    pub async fn unlink_partner(
+        &self,
+        key_id: &str,
+        employer_id: &str,
+    ) -> Result<bool, StoreError> {
+        let removed = with_pool!(self, |pool| sqlx::query(UNLINK_PARTNER)
+            .bind(key_id)
+            .bind(employer_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(removed > 0)
+    }
+
+    /// The employers whose vacancies a partner key may read: those it created
+    /// and those linked to it, ordered by id.
+    pub async fn partner_employer_ids(&self, key_id: &str) -> Result<Vec<String>, StoreError> {
+        with_pool!(self, |pool| {
+            Ok(sqlx::query_scalar(PARTNER_EMPLOYERS)
+                .bind(key_id)
+                .fetch_all(pool)
+                .await?)
+        })
+    }
+}
+
+fn audit_from_row<R>(row: &R) -> Result<AuditRecord, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let at: String = row.try_get("at")?;
+    Ok(AuditRecord {
+        seq: row.try_get("seq")?,
+        at: parse_time(&at)?,
+        key_id: row.try_get("key_id")?,
+        role: row.try_get("role")?,
+        action: row.try_get("action")?,
+        worker_id: row.try_get("worker_id")?,
+        vacancy_id: row.try_get("vacancy_id")?,
+        request_id: row.try_get("request_id")?,
+    })
+}

@@ -1,0 +1,358 @@
+//! The audit log, erasure and partner links, on SQLite and (with
+//! `JOBMATCH_TEST_POSTGRES_URL`) on PostgreSQL.
+
+use jobmatch_store::testing::{ScratchPostgres, report_skipped};
+use jobmatch_store::{
+    ApiKey, AuditAction, AuditEvent, AuditFilter, ChangeOp, Columns, Entity, NewRecord, Store,
+    StoreError,
+};
+use serde_json::json;
+use sqlx::Connection;
+
+/// Runs `case` on a fresh SQLite database, then on a fresh PostgreSQL schema
+/// when one is configured. `case` gets the store and its URL (for raw SQL).
+async fn on_every_backend<F, Fut>(case: F)
+where
+    F: Fn(Store, String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite:{}", dir.path().join("privacy.db").display());
+    let store = Store::connect(&url).await.expect("SQLite store");
+    case(store.clone(), url).await;
+    store.close().await;
+
+    let Some(scratch) = ScratchPostgres::from_env().await else {
+        report_skipped("privacy storage tests");
+        return;
+    };
+    let store = Store::connect(scratch.url())
+        .await
+        .expect("PostgreSQL store");
+    // In a task, so that the schema is dropped even when the case panics.
+    let outcome = tokio::spawn(case(store.clone(), scratch.url().to_string())).await;
+    store.close().await;
+    scratch.drop_schema().await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+async fn add_worker(store: &Store, id: &str, province: &str) {
+    let columns = Columns {
+        province_code: Some(province.to_string()),
+        status: Some("seeking".to_string()),
+        ..Columns::default()
+    };
+    let body = json!({"full_name": "Sokha Chan", "phone": "+85512345678"});
+    store
+        .insert(
+            Entity::Worker,
+            NewRecord {
+                id,
+                source: None,
+                external_id: None,
+                columns: &columns,
+                body: &body,
+            },
+        )
+        .await
+        .expect("worker stored");
+}
+
+async fn add_employer(store: &Store, id: &str, source: Option<&str>) {
+    let body = json!({"name": "Pursat Garment Co."});
+    store
+        .insert(
+            Entity::Employer,
+            NewRecord {
+                id,
+                source,
+                external_id: source.map(|_| id),
+                columns: &Columns::default(),
+                body: &body,
+            },
+        )
+        .await
+        .expect("employer stored");
+}
+
+fn event<'a>(action: AuditAction, worker_id: &'a str) -> AuditEvent<'a> {
+    AuditEvent {
+        key_id: "key-staff-1",
+        role: "staff",
+        action,
+        worker_id,
+        vacancy_id: None,
+        request_id: Some("req-1"),
+    }
+}
+
+async fn whole_log(store: &Store) -> Vec<jobmatch_store::AuditRecord> {
+    store
+        .audit_log(&AuditFilter {
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("audit log")
+}
+
+#[tokio::test]
+async fn an_audited_read_returns_the_profile_and_logs_it_once_and_a_missing_one_logs_nothing() {
+    on_every_backend(|store, _| async move {
+        add_worker(&store, "w-1", "15").await;
+        let record = store
+            .get_worker_audited(&event(AuditAction::ProfileRead, "w-1"))
+            .await
+            .expect("audited read")
+            .expect("profile exists");
+        assert_eq!(record.body["full_name"], "Sokha Chan");
+        let missing = store
+            .get_worker_audited(&event(AuditAction::ProfileRead, "w-404"))
+            .await
+            .expect("audited read of a missing profile");
+        assert!(missing.is_none());
+        let log = whole_log(&store).await;
+        assert_eq!(log.len(), 1, "one read of an existing profile: {log:?}");
+        assert_eq!(log[0].action, "profile_read");
+        assert_eq!(log[0].worker_id.as_deref(), Some("w-1"));
+        assert_eq!(log[0].key_id, "key-staff-1");
+        assert_eq!(log[0].request_id.as_deref(), Some("req-1"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn erasure_removes_the_profile_feeds_a_delete_counts_it_anonymously_and_logs_it() {
+    on_every_backend(|store, _| async move {
+        add_worker(&store, "w-1", "15").await;
+        add_worker(&store, "w-2", "15").await;
+        add_worker(&store, "w-3", "22").await;
+        for id in ["w-1", "w-2", "w-3"] {
+            assert!(
+                store
+                    .erase_worker(&event(AuditAction::ProfileErased, id))
+                    .await
+                    .expect("erase")
+            );
+        }
+        assert!(
+            !store
+                .erase_worker(&event(AuditAction::ProfileErased, "w-1"))
+                .await
+                .expect("second erase"),
+            "erasing twice finds nothing the second time"
+        );
+        assert!(
+            store
+                .get(Entity::Worker, "w-1")
+                .await
+                .expect("get")
+                .is_none()
+        );
+        let changes = store.changes_since(0, 100).await.expect("feed");
+        let last = changes.last().expect("feed rows");
+        assert_eq!((last.entity, last.op), (Entity::Worker, ChangeOp::Delete));
+        let counts = store.erased_worker_counts().await.expect("counts");
+        let by_province: Vec<(String, i64)> = counts
+            .iter()
+            .map(|count| (count.province_code.clone(), count.erased))
+            .collect();
+        assert_eq!(by_province, vec![("15".into(), 2), ("22".into(), 1)]);
+        assert!(counts.iter().all(|count| count.month.len() == 7));
+        let log = whole_log(&store).await;
+        assert_eq!(log.len(), 3, "one row per erasure that happened");
+        assert!(log.iter().all(|row| row.action == "profile_erased"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_updates_and_deletes_even_in_raw_sql() {
+    on_every_backend(|store, url| async move {
+        add_worker(&store, "w-1", "15").await;
+        store
+            .append_audit(&event(AuditAction::ContactReleased, "w-1"))
+            .await
+            .expect("append");
+        let statements = [
+            "UPDATE audit_log SET key_id = 'someone-else'",
+            "DELETE FROM audit_log",
+        ];
+        for statement in statements {
+            let outcome = if url.starts_with("sqlite:") {
+                let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("raw");
+                sqlx::query(statement)
+                    .execute(&mut connection)
+                    .await
+                    .map(|_| ())
+            } else {
+                let mut connection = sqlx::PgConnection::connect(&url).await.expect("raw");
+                sqlx::query(statement)
+                    .execute(&mut connection)
+                    .await
+                    .map(|_| ())
+            };
+            let error = outcome.expect_err(statement);
+            assert!(
+                error.to_string().contains("append-only"),
+                "{statement}: {error}"
+            );
+        }
+        let log = whole_log(&store).await;
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].key_id, "key-staff-1");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_by_worker_key_and_action_and_pages_by_seq() {
+    on_every_backend(|store, _| async move {
+        add_worker(&store, "w-1", "15").await;
+        add_worker(&store, "w-2", "15").await;
+        for (action, worker) in [
+            (AuditAction::ProfileRead, "w-1"),
+            (AuditAction::ProfileRead, "w-2"),
+            (AuditAction::ContactReleased, "w-1"),
+            (AuditAction::ProfileRead, "w-1"),
+        ] {
+            store
+                .append_audit(&event(action, worker))
+                .await
+                .expect("append");
+        }
+        let for_w1 = store
+            .audit_log(&AuditFilter {
+                worker_id: Some("w-1".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("filtered");
+        assert_eq!(for_w1.len(), 3);
+        assert!(for_w1.windows(2).all(|pair| pair[0].seq < pair[1].seq));
+        let releases = store
+            .audit_log(&AuditFilter {
+                action: Some(AuditAction::ContactReleased),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("filtered");
+        assert_eq!(releases.len(), 1);
+        let first_page = store
+            .audit_log(&AuditFilter {
+                limit: 2,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("page 1");
+        let second_page = store
+            .audit_log(&AuditFilter {
+                after_seq: Some(first_page[1].seq),
+                limit: 2,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("page 2");
+        assert_eq!(first_page.len() + second_page.len(), 4);
+        assert!(first_page[1].seq < second_page[0].seq);
+        let by_other_key = store
+            .audit_log(&AuditFilter {
+                key_id: Some("nobody".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("filtered");
+        assert!(by_other_key.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_partner_sees_the_employers_it_sent_and_those_linked_to_it() {
+    on_every_backend(|store, _| async move {
+        for id in ["partner-1", "partner-2"] {
+            store
+                .insert_api_key(&ApiKey {
+                    id: id.to_string(),
+                    name: id.to_string(),
+                    role: "partner".to_string(),
+                    employer_id: None,
+                    hash: format!("hash-{id}"),
+                    created_at: chrono::Utc::now(),
+                    expires_at: None,
+                    revoked_at: None,
+                })
+                .await
+                .expect("key");
+        }
+        add_employer(&store, "e-sent", Some("partner-1")).await;
+        add_employer(&store, "e-linked", None).await;
+        add_employer(&store, "e-other", None).await;
+        store
+            .link_partner("partner-1", "e-linked")
+            .await
+            .expect("link");
+        store
+            .link_partner("partner-1", "e-linked")
+            .await
+            .expect("linking twice is harmless");
+        assert_eq!(
+            store.partner_employer_ids("partner-1").await.expect("ids"),
+            vec!["e-linked".to_string(), "e-sent".to_string()]
+        );
+        assert!(
+            store
+                .partner_employer_ids("partner-2")
+                .await
+                .expect("ids")
+                .is_empty()
+        );
+        assert!(matches!(
+            store.link_partner("partner-1", "e-missing").await,
+            Err(StoreError::ReferenceMissing)
+        ));
+        assert!(
+            store
+                .unlink_partner("partner-1", "e-linked")
+                .await
+                .expect("unlink")
+        );
+        assert!(
+            !store
+                .unlink_partner("partner-1", "e-linked")
+                .await
+                .expect("unlink")
+        );
+        assert_eq!(
+            store.partner_employer_ids("partner-1").await.expect("ids"),
+            vec!["e-sent".to_string()]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_secret_is_created_once_and_then_always_the_same() {
+    on_every_backend(|store, _| async move {
+        let first = store
+            .server_secret("pseudonym_key", "aaaa")
+            .await
+            .expect("created");
+        let second = store
+            .server_secret("pseudonym_key", "bbbb")
+            .await
+            .expect("read back");
+        assert_eq!((first.as_str(), second.as_str()), ("aaaa", "aaaa"));
+        let other = store
+            .server_secret("other", "cccc")
+            .await
+            .expect("another name");
+        assert_eq!(other, "cccc");
+    })
+    .await;
+}
