@@ -62,12 +62,23 @@ impl<'e> Checker<'e> {
 
     /// Trims the text and checks its length in characters (not bytes: Khmer takes
     /// three bytes a character).
+    ///
+    /// A byte order mark at either end is trimmed like white space: it is left
+    /// over from a file's encoding (spreadsheet exports), never part of a name.
+    /// Zero-width spaces and joiners are kept: Khmer writes ZWSP between words.
+    /// But text made only of such invisible characters is empty, and the
+    /// bidirectional embedding, override and isolate controls are refused: Khmer
+    /// and English need none, and they can make a title or wage read differently
+    /// from what is stored (the "Trojan Source" trick), a gift to fake job offers.
     pub fn text(&mut self, field: &str, value: &mut String, min_chars: usize, max_chars: usize) {
-        let trimmed = value.trim();
+        let trimmed = value.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
         if trimmed.len() != value.len() {
             *value = trimmed.to_string();
         }
         let chars = value.chars().count();
+        let visible = value
+            .chars()
+            .any(|c| !c.is_whitespace() && !is_invisible(c));
         if chars < min_chars {
             self.fail(
                 field,
@@ -77,6 +88,8 @@ impl<'e> Checker<'e> {
                     format!("must be at least {min_chars} characters")
                 },
             );
+        } else if min_chars > 0 && !visible {
+            self.fail(field, "must not be only invisible characters");
         } else if chars > max_chars {
             self.fail(field, format!("must be at most {max_chars} characters"));
         }
@@ -85,6 +98,12 @@ impl<'e> Checker<'e> {
             .any(|c| c.is_control() && c != '\n' && c != '\t')
         {
             self.fail(field, "must not contain control characters");
+        }
+        if value.chars().any(is_bidi_control) {
+            self.fail(
+                field,
+                "must not contain bidirectional override characters (U+202A to U+202E, U+2066 to U+2069)",
+            );
         }
     }
 
@@ -237,6 +256,23 @@ impl<'e> Checker<'e> {
             Err(error) => self.fail(field, error.to_string()),
         }
     }
+}
+
+/// Characters that draw nothing on their own: Unicode's Default_Ignorable_Code_Point
+/// in the Basic Multilingual Plane. The OpenAPI `pattern` of free-text fields
+/// lists the same ranges (`resources.rs`); keep the two in step.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+        | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}')
+}
+
+/// The explicit bidirectional formatting characters that reorder the text
+/// around them (LRM and RLM, which only mark a direction, are not among them).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 trait SaturatingYear {

@@ -18,6 +18,8 @@ pub enum MatchError {
     InvalidLimit { got: usize, max: usize },
     #[error("min_score must be a number between 0 and 1")]
     InvalidMinScore,
+    #[error("congestion_damping must be a number between 0 and 1")]
+    InvalidCongestionDamping,
     #[error("{0:?} is not a province code")]
     InvalidProvinceCode(String),
     /// Slots are packed into 24 bits inside posting entries.

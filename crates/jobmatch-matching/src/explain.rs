@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::profile::VacancyProfile;
+use crate::round::{round3, round3_option};
 use crate::score::{
     AVAILABILITY_GRACE_DAYS, Context, Met, NOT_AVAILABLE_IN_TIME, Raw, TOO_FAR, UNDER_AGE,
     VACANCY_NOT_OPEN, WORKER_NOT_SEEKING, WorkerView, age_on, available_date, required_outcomes,
@@ -42,15 +43,19 @@ impl Component {
 }
 
 /// One component's part in the score. The score is the sum of the contributions times
-/// `wage_penalty_factor`.
+/// `wage_penalty_factor` and `congestion_factor`. Numbers are rounded to 3 decimals in
+/// output; ranking uses them at full precision.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ComponentScore {
     pub component: Component,
     /// 0 to 1.
+    #[serde(serialize_with = "round3")]
     pub score: f64,
     /// The weight applied, as a share of all component weights (they sum to 1).
+    #[serde(serialize_with = "round3")]
     pub weight: f64,
     /// `score × weight`.
+    #[serde(serialize_with = "round3")]
     pub contribution: f64,
 }
 
@@ -68,6 +73,7 @@ pub struct MatchedSkill {
     /// Whole years of practice recorded.
     pub years: u8,
     /// The credit earned toward the skills component, 0 to 1.
+    #[serde(serialize_with = "round3")]
     pub credit: f64,
 }
 
@@ -78,6 +84,7 @@ pub struct RelatedSkill {
     pub label: String,
     pub level: u8,
     /// Share of occupations the two skills have in common (0.55 to 1).
+    #[serde(serialize_with = "round3")]
     pub similarity: f64,
 }
 
@@ -90,6 +97,7 @@ pub struct MissingSkill {
     /// The closest related skill the person holds, if it earned partial credit.
     pub related: Option<RelatedSkill>,
     /// The credit earned through `related`, 0 when none.
+    #[serde(serialize_with = "round3")]
     pub credit: f64,
 }
 
@@ -122,6 +130,9 @@ pub enum ReasonCode {
     VacancyNotOpen,
     WorkerNotSeeking,
     WageAboveOffer,
+    /// The person fully qualifies for other open vacancies within reach, and the
+    /// candidate list was asked to make room for others (congestion damping).
+    InDemandElsewhere,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -146,7 +157,14 @@ pub struct Reason {
 pub struct Explanation {
     pub components: Vec<ComponentScore>,
     /// 1 unless the expected wage is above the offer; multiplies the score.
+    #[serde(serialize_with = "round3")]
     pub wage_penalty_factor: f64,
+    /// 1 unless congestion damping applied to a candidate list; multiplies the score.
+    #[serde(serialize_with = "round3")]
+    pub congestion_factor: f64,
+    /// With congestion damping: how many other open vacancies within reach the person
+    /// holds every required skill of, at the level asked; `null` when not counted.
+    pub qualified_elsewhere: Option<u32>,
     /// Required skills held, in the vacancy's order (by skill id).
     pub matched_skills: Vec<MatchedSkill>,
     /// Required skills not held.
@@ -156,6 +174,7 @@ pub struct Explanation {
     pub occupation_level: OccupationLevel,
     /// Home to workplace, great-circle, from the finest known coordinates; `null` when
     /// either place is unknown.
+    #[serde(serialize_with = "round3_option")]
     pub distance_km: Option<f64>,
     pub same_province: bool,
     /// The person's `max_travel_km`, or the default when not given.
@@ -337,6 +356,8 @@ pub(crate) fn explain(
     let mut explanation = Explanation {
         components,
         wage_penalty_factor: raw.wage_factor,
+        congestion_factor: 1.0,
+        qualified_elsewhere: None,
         matched_skills,
         missing_skills,
         matched_preferred_skills,
@@ -385,6 +406,28 @@ fn label_list(labels: &[&str]) -> String {
 }
 
 impl Explanation {
+    /// Records the congestion damping of a candidate list: `qualified_elsewhere` other
+    /// open vacancies within reach, and the `factor` the score was multiplied by
+    /// (a penalty reason when below 1).
+    pub(crate) fn apply_congestion(&mut self, qualified_elsewhere: u32, factor: f64) {
+        self.qualified_elsewhere = Some(qualified_elsewhere);
+        self.congestion_factor = factor;
+        if factor < 1.0 {
+            let which = if qualified_elsewhere == 1 {
+                "another open vacancy".to_string()
+            } else {
+                format!("{qualified_elsewhere} other open vacancies")
+            };
+            self.reasons.push(Reason {
+                code: ReasonCode::InDemandElsewhere,
+                kind: ReasonKind::Penalty,
+                message: format!(
+                    "has every required skill of {which} within reach; the score is multiplied by {factor:.2} to make room for others"
+                ),
+            });
+        }
+    }
+
     /// Whether the pair may be offered: no reason of kind `ineligible`.
     pub fn eligible(&self) -> bool {
         self.reasons

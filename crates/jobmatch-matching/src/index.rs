@@ -35,8 +35,20 @@
 //! no eligible candidate.
 //!
 //! **Congestion.** A worker's list holds at most `max_per_employer` vacancies of one
-//! employer (default 3). A vacancy's list is not damped for workers who top many other
-//! lists: the damping would need every vacancy's list to be computed first.
+//! employer (default 3). In a vacancy's list, one strong returnee should not crowd
+//! every list: with `congestion_damping` d > 0, a candidate's score is multiplied by
+//! `1 / (1 + d × ln(1 + n))`, where n is the number of *other* open vacancies within
+//! the person's reach whose every required skill they hold at the level asked — the
+//! lists they would surely top too. Ranking every other vacancy's list to count the
+//! lists a person really tops would cost a full query per vacancy; n is its cheap,
+//! explainable proxy, counted at query time from the vacancy posting lists of the
+//! person's skills (so it is always current) and only for the best
+//! [`CONGESTION_WINDOW`] × `limit` candidates by undamped score, which are damped and
+//! re-sorted (ties by id): damping reorders the head of the list and lets people from
+//! just below it in, but never reaches further down, which keeps its cost bounded (a
+//! test compares the result with damping every pair of that window by brute force).
+//! The explanation carries `congestion_factor`, `qualified_elsewhere` and a
+//! penalty reason.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -56,7 +68,7 @@ use crate::explain::{Explanation, explain};
 use crate::ids::CompactId;
 use crate::profile::{
     MAX_PACKED_ID, NO_DATE, PackedExperience, VacancyProfile, WorkerCore, WorkerProfile,
-    province_number, sector_bit,
+    attribute_level, province_number, sector_bit,
 };
 use crate::score::{
     BASE_QUALITY, Context, DEFAULT_MAX_TRAVEL_KM, NEUTRAL, PREFERRED_SHARE, RELOCATION_SCORE, Raw,
@@ -69,6 +81,11 @@ use crate::weights::Weights;
 pub const MAX_LIMIT: usize = 100;
 /// Default cap on vacancies of one employer in a worker's list.
 pub const DEFAULT_MAX_PER_EMPLOYER: usize = 3;
+/// Default strength of the congestion damping of candidate lists (off: see
+/// `fixtures/eval/README.md` and the module documentation for what it costs).
+pub const DEFAULT_CONGESTION_DAMPING: f64 = 0.0;
+/// Congestion damping re-ranks this many times `limit` of the best undamped candidates.
+pub const CONGESTION_WINDOW: usize = 2;
 /// Slots fit in the 24 high bits of a posting entry.
 const MAX_SLOTS: usize = 1 << 24;
 /// Location id of a place with no coordinates.
@@ -98,6 +115,10 @@ pub struct CandidateQuery {
     pub weights: Option<Weights>,
     /// Return ineligible pairs too, flagged, in score order.
     pub include_ineligible: bool,
+    /// How strongly a person who fully qualifies for many other open vacancies within
+    /// reach is moved down this list (0 to 1; 0 switches it off). See the module
+    /// documentation, "Congestion".
+    pub congestion_damping: f64,
 }
 
 impl CandidateQuery {
@@ -109,6 +130,7 @@ impl CandidateQuery {
             province_code: None,
             weights: None,
             include_ineligible: false,
+            congestion_damping: DEFAULT_CONGESTION_DAMPING,
         }
     }
 }
@@ -149,7 +171,9 @@ impl VacancyQuery {
 pub struct ScoredMatch {
     pub worker_id: String,
     pub vacancy_id: String,
-    /// 0 to 1, higher is better.
+    /// 0 to 1, higher is better; rounded to 3 decimals in output (ranking uses the
+    /// full precision, so equal printed scores may still be in a meaningful order).
+    #[serde(serialize_with = "crate::round::round3")]
     pub score: f64,
     /// False only when ineligible pairs were asked for; `explanation.reasons` says why.
     pub eligible: bool,
@@ -754,6 +778,8 @@ struct Vacancies {
     profiles: Vec<Option<VacancyProfile>>,
     location: Vec<u16>,
     employer: Vec<u32>,
+    /// By slot: how many required skills the vacancy lists (saturating at 255).
+    required_count: Vec<u8>,
     bounds: Vec<Bounds>,
     /// By slot: see [`VacancyGate`].
     gates: Vec<u64>,
@@ -819,6 +845,7 @@ impl Vacancies {
                         self.profiles.push(None);
                         self.location.push(NO_LOCATION);
                         self.employer.push(0);
+                        self.required_count.push(0);
                         self.bounds.push(Bounds::default());
                         self.gates.push(0);
                         (self.profiles.len() - 1) as u32
@@ -853,6 +880,7 @@ impl Vacancies {
         let index = slot as usize;
         self.location[index] = location;
         self.employer[index] = employer;
+        self.required_count[index] = profile.required.len().min(usize::from(u8::MAX)) as u8;
         self.bounds[index] = Bounds::of(&profile, tables);
         self.gates[index] = VacancyGate::new(&profile, location).0;
         self.profiles[index] = Some(profile);
@@ -890,6 +918,7 @@ impl Vacancies {
             + profiles
             + self.location.capacity() * 2
             + self.employer.capacity() * 4
+            + self.required_count.capacity()
             + self.bounds.capacity() * size_of::<Bounds>()
             + self.gates.capacity() * 8
             + self.by_id.capacity() * (size_of::<String>() + 4 + 1)
@@ -965,6 +994,11 @@ struct Scratch {
     bounded: Vec<(u32, f32)>,
     order: Vec<(u32, f32)>,
     bucket_starts: Vec<u32>,
+    /// By vacancy slot: required skills a worker holds at level, while counting
+    /// congestion (left all 0 after each count).
+    requirement_counts: Vec<u8>,
+    /// The vacancy slots `requirement_counts` touched.
+    counted: Vec<u32>,
 }
 
 impl Scratch {
@@ -1010,6 +1044,8 @@ impl Scratch {
             + (self.touched.capacity() + self.first_round.capacity()) * 8
             + self.bucket_starts.capacity() * 4
             + (self.bounded.capacity() + self.order.capacity()) * 8
+            + self.requirement_counts.capacity()
+            + self.counted.capacity() * 4
     }
 }
 
@@ -1152,6 +1188,45 @@ fn validate_common(limit: usize, min_score: f64) -> Result<(), MatchError> {
         return Err(MatchError::InvalidMinScore);
     }
     Ok(())
+}
+
+fn validate_damping(damping: f64) -> Result<(), MatchError> {
+    if (0.0..=1.0).contains(&damping) {
+        Ok(())
+    } else {
+        Err(MatchError::InvalidCongestionDamping)
+    }
+}
+
+/// A candidate's congestion: open vacancies elsewhere they fully qualify for, and the
+/// factor their score is multiplied by.
+#[derive(Debug, Clone, Copy)]
+struct Congestion {
+    qualified_elsewhere: u32,
+    factor: f64,
+}
+
+impl Congestion {
+    /// `1 / (1 + damping × ln(1 + n))`: 1 for nobody else's strong candidate, and
+    /// growing slowly, so that damping reorders close candidates but never buries a
+    /// clearly better one (with 0.1: × 0.93 at 1 other vacancy, × 0.85 at 5, × 0.77 at 20).
+    fn new(qualified_elsewhere: u32, damping: f64) -> Congestion {
+        Congestion {
+            qualified_elsewhere,
+            factor: 1.0 / (1.0 + damping * f64::from(qualified_elsewhere).ln_1p()),
+        }
+    }
+}
+
+/// Whether a workplace `distance_km` from home is within the person's reach: within
+/// the travel range, or anywhere for a person willing to relocate; unknown places are.
+fn within_reach(core: &WorkerCore, distance_km: Option<f64>) -> bool {
+    let range = if core.max_travel_km.is_nan() {
+        DEFAULT_MAX_TRAVEL_KM
+    } else {
+        f64::from(core.max_travel_km)
+    };
+    core.willing_to_relocate() || distance_km.is_none_or(|km| km <= range)
 }
 
 fn province_filter(code: Option<&str>) -> Result<Option<u8>, MatchError> {
@@ -1352,15 +1427,24 @@ impl<'r> MatchIndex<'r> {
     }
 
     /// The best workers for a vacancy: eligible ones only unless asked, best first,
-    /// ties broken by worker id.
+    /// ties broken by worker id; with `congestion_damping`, people who fully qualify
+    /// for many other open vacancies within reach are moved down (see "Congestion" in
+    /// the module documentation).
     pub fn candidates_for_vacancy(
         &self,
         vacancy_id: &str,
         query: &CandidateQuery,
     ) -> Result<Vec<ScoredMatch>, MatchError> {
         validate_common(query.limit, query.min_score)?;
+        validate_damping(query.congestion_damping)?;
         let province = province_filter(query.province_code.as_deref())?;
         let context = self.context(query.weights, query.today)?;
+        let vacancy_slot = self
+            .vacancies
+            .by_id
+            .get(vacancy_id)
+            .copied()
+            .ok_or_else(|| MatchError::UnknownVacancy(vacancy_id.to_string()))?;
         let vacancy = self
             .vacancy(vacancy_id)
             .ok_or_else(|| MatchError::UnknownVacancy(vacancy_id.to_string()))?;
@@ -1368,13 +1452,151 @@ impl<'r> MatchIndex<'r> {
             // Every pair would be ineligible.
             return Ok(Vec::new());
         }
+        let mut scratch = self.take_scratch();
+        let damping = query.congestion_damping;
+        let ranked: Vec<(Hit, Option<Congestion>)> = if damping == 0.0 {
+            self.top_candidate_hits(
+                vacancy,
+                query,
+                province,
+                &context,
+                query.limit,
+                &mut scratch,
+            )
+            .into_iter()
+            .map(|hit| (hit, None))
+            .collect()
+        } else {
+            // Damping re-ranks the best `CONGESTION_WINDOW × limit` by undamped score.
+            let window = query.limit * CONGESTION_WINDOW;
+            let hits =
+                self.top_candidate_hits(vacancy, query, province, &context, window, &mut scratch);
+            let mut damped: Vec<(Hit, Option<Congestion>)> = hits
+                .into_iter()
+                .map(|mut hit| {
+                    let count =
+                        self.qualified_elsewhere(hit.slot, vacancy_slot, &context, &mut scratch);
+                    let congestion = Congestion::new(count, damping);
+                    hit.raw.score *= congestion.factor;
+                    (hit, Some(congestion))
+                })
+                .filter(|(hit, _)| hit.raw.score >= query.min_score)
+                .collect();
+            let before = self.worker_before();
+            damped.sort_by(|(a, _), (b, _)| {
+                if before(a, b) {
+                    Ordering::Less
+                } else if before(b, a) {
+                    Ordering::Greater
+                } else {
+                    Ordering::Equal
+                }
+            });
+            damped.truncate(query.limit);
+            damped
+        };
+        self.return_scratch(scratch);
+        let workers = &self.workers;
+        Ok(ranked
+            .iter()
+            .map(|(hit, congestion)| {
+                let view = workers.view(hit.slot);
+                let province = workers.slots[hit.slot as usize].core.province;
+                let mut scored = self.scored(
+                    workers.ids[hit.slot as usize].to_string(),
+                    view,
+                    province,
+                    vacancy,
+                    &hit.raw,
+                    &context,
+                );
+                if let Some(congestion) = congestion {
+                    scored
+                        .explanation
+                        .apply_congestion(congestion.qualified_elsewhere, congestion.factor);
+                }
+                scored
+            })
+            .collect())
+    }
+
+    /// How many open vacancies other than `except`, within the worker's reach (in the
+    /// travel range, or anywhere for a person willing to relocate), list required
+    /// skills that the worker all holds at the levels asked. Counted from the vacancy
+    /// posting lists of the worker's skills in a pooled per-vacancy counter, so it
+    /// costs the length of those lists and always reflects the index as it is.
+    fn qualified_elsewhere(
+        &self,
+        worker_slot: u32,
+        except: u32,
+        context: &Context<'_>,
+        scratch: &mut Scratch,
+    ) -> u32 {
+        let vacancies = &self.vacancies;
+        let worker = self.workers.view(worker_slot);
+        let home = self
+            .locations
+            .points
+            .get(usize::from(
+                self.workers.slots[worker_slot as usize].location,
+            ))
+            .copied();
+        let counts = &mut scratch.requirement_counts;
+        if counts.len() < vacancies.profiles.len() {
+            counts.resize(vacancies.profiles.len(), 0);
+        }
+        let counted = &mut scratch.counted;
+        counted.clear();
+        for &held in worker.skills {
+            let level = u32::from(attribute_level((held & 0xff) as u8));
+            for &entry in &vacancies.skill_postings[(held >> 8) as usize] {
+                if entry & PREFERRED_BIT != 0 || level < entry & 0x7 {
+                    continue;
+                }
+                let slot = entry >> 8;
+                if counts[slot as usize] == 0 {
+                    counted.push(slot);
+                }
+                counts[slot as usize] = counts[slot as usize].saturating_add(1);
+            }
+        }
+        let mut qualified = 0;
+        for &slot in counted.iter() {
+            let met = std::mem::take(&mut counts[slot as usize]);
+            if slot == except
+                || usize::from(met) != usize::from(vacancies.required_count[slot as usize])
+            {
+                continue;
+            }
+            let Some(profile) = vacancies.profiles[slot as usize].as_ref() else {
+                continue;
+            };
+            if vacancy_open(profile, context)
+                && within_reach(worker.core, pair_distance(home, profile.coordinates))
+            {
+                qualified += 1;
+            }
+        }
+        qualified
+    }
+
+    /// The best `limit` candidates by score (undamped), best first, ties by id.
+    fn top_candidate_hits(
+        &self,
+        vacancy: &VacancyProfile,
+        query: &CandidateQuery,
+        province: Option<u8>,
+        context: &Context<'_>,
+        limit: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<Hit> {
         let bounds = Bounds::of(vacancy, &self.tables);
         let distances = self.locations.distances_from(vacancy.coordinates, false);
         let workers = &self.workers;
         let mut top = TopK {
-            limit: query.limit,
+            limit,
             per_group: 0,
-            hits: Vec::with_capacity(query.limit + 1),
+            hits: Vec::with_capacity(limit + 1),
         };
         let top_wage = vacancy.wage_max_usd.or(vacancy.wage_min_usd);
         // The bound of a slot refined from its gate; -1 drops it (filtered out, or
@@ -1391,12 +1613,12 @@ impl<'r> MatchIndex<'r> {
             }
             let wage = wage_factor(gate.expected_wage(), top_wage, context.weights.wage_penalty);
             let preferences = gate.preferences_bound(vacancy.sector, vacancy.accommodation);
-            refine(upper, &context, distance_bound, wage, preferences)
+            refine(upper, context, distance_bound, wage, preferences)
         };
         let evaluate = |slot: u32| {
             let location = WorkerGate(workers.gates[slot as usize]).location();
             let distance_km = distance(&distances, location);
-            let raw = score_pair(workers.view(slot), vacancy, distance_km, &context);
+            let raw = score_pair(workers.view(slot), vacancy, distance_km, context);
             self.keep(raw, query.include_ineligible, query.min_score)
                 .then_some(Hit {
                     slot,
@@ -1405,12 +1627,11 @@ impl<'r> MatchIndex<'r> {
                 })
         };
 
-        let mut scratch = self.take_scratch();
         scratch.begin(workers.slots.len());
-        self.generate_workers(vacancy, &bounds, &context, &mut scratch);
-        let constant = bounds.constant(&context);
+        self.generate_workers(vacancy, &bounds, context, scratch);
+        let constant = bounds.constant(context);
         select(
-            &mut scratch,
+            scratch,
             &mut top,
             query.min_score,
             |_, partial| partial + constant as f32,
@@ -1421,7 +1642,7 @@ impl<'r> MatchIndex<'r> {
         // Workers who hold none of the skills but related ones, and no experience in
         // the ISCO minor group, can only matter when the list is not yet good enough.
         let related_weight = context.weights.related_skill_credit;
-        let related_only = bounds.related_only_constant(&context);
+        let related_only = bounds.related_only_constant(context);
         let best_related_only =
             related_only + context.normalised[0] * related_weight * f64::from(bounds.related);
         let floor = top
@@ -1429,9 +1650,9 @@ impl<'r> MatchIndex<'r> {
             .map_or(query.min_score, |worst| worst.max(query.min_score));
         if related_weight > 0.0 && best_related_only >= floor {
             scratch.begin_related_only();
-            self.generate_related_workers(vacancy, &bounds, &context, &mut scratch);
+            self.generate_related_workers(vacancy, &bounds, context, scratch);
             select(
-                &mut scratch,
+                scratch,
                 &mut top,
                 query.min_score,
                 |_, partial| partial + related_only as f32,
@@ -1440,23 +1661,7 @@ impl<'r> MatchIndex<'r> {
                 self.worker_before(),
             );
         }
-        self.return_scratch(scratch);
-        Ok(top
-            .hits
-            .iter()
-            .map(|hit| {
-                let view = workers.view(hit.slot);
-                let province = workers.slots[hit.slot as usize].core.province;
-                self.scored(
-                    workers.ids[hit.slot as usize].to_string(),
-                    view,
-                    province,
-                    vacancy,
-                    &hit.raw,
-                    &context,
-                )
-            })
-            .collect())
+        top.hits
     }
 
     fn keep(&self, raw: Raw, include_ineligible: bool, min_score: f64) -> bool {
@@ -1854,7 +2059,8 @@ impl<'r> MatchIndex<'r> {
     }
 
     /// Every relevant stored worker scored against the vacancy, by brute force and in
-    /// ranking order; what `candidates_for_vacancy` must agree with. For tests.
+    /// ranking order, congestion damping counted vacancy by vacancy; what
+    /// `candidates_for_vacancy` must agree with. For tests.
     #[doc(hidden)]
     pub fn exhaustive_candidates(
         &self,
@@ -1866,7 +2072,7 @@ impl<'r> MatchIndex<'r> {
         let vacancy = self
             .vacancy(vacancy_id)
             .ok_or_else(|| MatchError::UnknownVacancy(vacancy_id.to_string()))?;
-        let mut all: Vec<(String, f64)> = Vec::new();
+        let mut all: Vec<(usize, String, f64)> = Vec::new();
         for (slot, id) in self.workers.ids.iter().enumerate() {
             if *id == CompactId::Vacant {
                 continue;
@@ -1887,12 +2093,49 @@ impl<'r> MatchIndex<'r> {
                 &context,
             );
             if self.keep(raw, query.include_ineligible, query.min_score) {
-                all.push((id.to_string(), raw.score));
+                all.push((slot, id.to_string(), raw.score));
             }
         }
-        all.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        all.truncate(query.limit);
-        Ok(all)
+        all.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+        if query.congestion_damping == 0.0 {
+            all.truncate(query.limit);
+            return Ok(all.into_iter().map(|(_, id, score)| (id, score)).collect());
+        }
+        all.truncate(query.limit * CONGESTION_WINDOW);
+        let mut damped = Vec::new();
+        for (slot, id, score) in all {
+            let record = &self.workers.slots[slot];
+            let coordinates = self
+                .locations
+                .points
+                .get(usize::from(record.location))
+                .copied();
+            let view = self.workers.view(slot as u32);
+            let qualified = self
+                .vacancies
+                .profiles
+                .iter()
+                .flatten()
+                .filter(|other| {
+                    other.id != vacancy.id
+                        && !other.required.is_empty()
+                        && vacancy_open(other, &context)
+                        && within_reach(&record.core, pair_distance(coordinates, other.coordinates))
+                        && other.required.iter().all(|requirement| {
+                            view.skill(requirement.skill.0)
+                                .is_some_and(|held| held.level() >= requirement.min_level)
+                        })
+                })
+                .count();
+            let damped_score =
+                score * Congestion::new(qualified as u32, query.congestion_damping).factor;
+            if damped_score >= query.min_score {
+                damped.push((id, damped_score));
+            }
+        }
+        damped.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        damped.truncate(query.limit);
+        Ok(damped)
     }
 }
 

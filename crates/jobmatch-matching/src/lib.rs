@@ -16,7 +16,7 @@
 //! - **the index** ([`MatchIndex`]): a slab of compact workers and vacancies with
 //!   posting lists from skills and ISCO minor groups, kept current by upserts and
 //!   removals, and top-k queries that score exactly but only the pairs that can make
-//!   the list;
+//!   the list, with an optional congestion damping of candidate lists;
 //! - **synthetic data** ([`synthetic`]) at national scale for benchmarks and tests.
 //!
 //! The store's change feed drives the index (the API crate owns that loop); every
@@ -27,6 +27,7 @@ mod explain;
 mod ids;
 mod index;
 mod profile;
+mod round;
 mod score;
 pub mod synthetic;
 mod tables;
@@ -38,8 +39,8 @@ pub use explain::{
     ReasonCode, ReasonKind, RelatedSkill, SkillRef,
 };
 pub use index::{
-    CandidateQuery, DEFAULT_MAX_PER_EMPLOYER, MAX_LIMIT, MatchIndex, MemoryUsage, ScoredMatch,
-    VacancyQuery,
+    CONGESTION_WINDOW, CandidateQuery, DEFAULT_CONGESTION_DAMPING, DEFAULT_MAX_PER_EMPLOYER,
+    MAX_LIMIT, MatchIndex, MemoryUsage, ScoredMatch, VacancyQuery,
 };
 pub use profile::{PackedExperience, PackedSkill, Requirement, VacancyProfile, WorkerProfile};
 pub use score::{AVAILABILITY_GRACE_DAYS, DEFAULT_MAX_TRAVEL_KM};

@@ -609,6 +609,23 @@ fn indexed_queries_agree_with_exhaustive_scoring() {
             province_code: Some("01".to_string()),
             ..CandidateQuery::new(today)
         },
+        // Strong damping reorders lists, so the damped top must reach past the
+        // undamped one.
+        CandidateQuery {
+            congestion_damping: 1.0,
+            limit: 10,
+            ..CandidateQuery::new(today)
+        },
+        CandidateQuery {
+            congestion_damping: 0.3,
+            min_score: 0.35,
+            include_ineligible: true,
+            ..CandidateQuery::new(today)
+        },
+        CandidateQuery {
+            congestion_damping: 0.0,
+            ..CandidateQuery::new(today)
+        },
     ];
     for (id, _) in vacancies.iter().take(40) {
         for query in &variants {
@@ -650,6 +667,113 @@ fn indexed_queries_agree_with_exhaustive_scoring() {
             let slow = index.exhaustive_vacancies(id, query).unwrap();
             assert_eq!(fast, slow, "worker {id}, {query:?}");
         }
+    }
+}
+
+#[test]
+fn returnee_who_qualifies_everywhere_gives_way_when_congestion_is_damped() {
+    let mut index = index();
+    let required = four_skills();
+    index.upsert_vacancy("v", &vacancy(&required)).unwrap();
+    // Five more vacancies nearby asking for the same four skills and a fifth.
+    let mut wider = required.clone();
+    wider.push((skill(4), 2));
+    for n in 1..=5 {
+        index
+            .upsert_vacancy(&format!("other-{n}"), &vacancy(&wider))
+            .unwrap();
+    }
+    let mut star_skills: Vec<(SkillId, u8)> = required.iter().map(|(s, _)| (*s, 4)).collect();
+    star_skills.push((skill(4), 4));
+    index.upsert_worker("star", &worker(&star_skills)).unwrap();
+    index.upsert_worker("steady", &worker(&required)).unwrap();
+
+    let undamped = CandidateQuery {
+        congestion_damping: 0.0,
+        ..CandidateQuery::new(today())
+    };
+    let damped = CandidateQuery {
+        congestion_damping: 1.0,
+        ..CandidateQuery::new(today())
+    };
+    let order = |query: &CandidateQuery, index: &MatchIndex<'_>| -> Vec<String> {
+        index
+            .candidates_for_vacancy("v", query)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.worker_id)
+            .collect()
+    };
+    assert_eq!(order(&undamped, &index), ["star", "steady"]);
+    assert_eq!(order(&damped, &index), ["steady", "star"]);
+
+    let found = index.candidates_for_vacancy("v", &damped).unwrap();
+    let star = &found[1].explanation;
+    assert_eq!(star.qualified_elsewhere, Some(5));
+    let expected_factor = 1.0 / (1.0 + 6f64.ln());
+    assert!((star.congestion_factor - expected_factor).abs() < 1e-12);
+    let reason = star
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::InDemandElsewhere)
+        .expect("the damping is explained");
+    assert_eq!(reason.kind, ReasonKind::Penalty);
+    assert!(
+        reason.message.contains("5 other open vacancies"),
+        "{}",
+        reason.message
+    );
+    let contributions: f64 = star.components.iter().map(|c| c.contribution).sum();
+    let rebuilt = contributions * star.wage_penalty_factor * star.congestion_factor;
+    assert!((found[1].score - rebuilt).abs() < 1e-9);
+    // Nobody else wants what "steady" has: no damping, no reason.
+    let steady = &found[0].explanation;
+    assert_eq!(
+        (steady.qualified_elsewhere, steady.congestion_factor),
+        (Some(0), 1.0)
+    );
+    assert!(steady.reasons.is_empty());
+
+    // The count follows the index: once the other vacancies are filled, the star leads.
+    for n in 1..=5 {
+        let mut filled = vacancy(&wider);
+        filled.status = VacancyStatus::Filled;
+        index
+            .upsert_vacancy(&format!("other-{n}"), &filled)
+            .unwrap();
+    }
+    assert_eq!(order(&damped, &index), ["star", "steady"]);
+
+    let too_strong = CandidateQuery {
+        congestion_damping: 1.5,
+        ..CandidateQuery::new(today())
+    };
+    assert_eq!(
+        index.candidates_for_vacancy("v", &too_strong),
+        Err(MatchError::InvalidCongestionDamping)
+    );
+}
+
+#[test]
+fn scores_and_contributions_are_rounded_to_three_decimals_in_output() {
+    let mut index = index();
+    index.upsert_vacancy("v", &vacancy(&four_skills())).unwrap();
+    index
+        .upsert_worker("w", &worker(&four_skills()[..3]))
+        .unwrap();
+    let found = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today()))
+        .unwrap();
+    let json = serde_json::to_value(&found[0]).unwrap();
+    let three_decimals = |value: &serde_json::Value| {
+        let number = value.as_f64().unwrap();
+        (number * 1000.0 - (number * 1000.0).round()).abs() < 1e-6
+    };
+    assert!(three_decimals(&json["score"]));
+    assert!((json["score"].as_f64().unwrap() - found[0].score).abs() <= 0.0005);
+    for component in json["explanation"]["components"].as_array().unwrap() {
+        assert!(three_decimals(&component["contribution"]));
+        assert!(three_decimals(&component["weight"]));
     }
 }
 

@@ -6,7 +6,8 @@
 //! same atomic write as the segments: after a crash the index reopens exactly as of its
 //! last commit, and the indexer resumes the feed after the recorded sequence. Anything
 //! that makes the recorded state untrustworthy (no index, files that fail their
-//! checksums, another schema version) yields an empty index and
+//! checksums, another schema version, a fresh index whose filling never finished)
+//! yields an empty index and
 //! [`OpenOutcome::Rebuilt`], and the caller replays the feed from the start.
 
 use std::collections::{HashMap, HashSet};
@@ -51,6 +52,9 @@ pub enum RebuildReason {
     SchemaVersion { found: Option<u32> },
     /// The index could not be opened or its files failed their checksums.
     Corrupt { detail: String },
+    /// The index was created afresh but never filled and committed by its caller,
+    /// e.g. the process died while rebuilding it: it may hold only part of the data.
+    Incomplete,
 }
 
 /// Resources for the writer.
@@ -160,8 +164,10 @@ impl SearchIndex {
         }
     }
 
-    /// Wraps a newly created, empty index and commits it once, so that reopening it
-    /// finds a payload with the schema version even if nothing is ever written.
+    /// Wraps a newly created, empty index and commits it once as incomplete: until the
+    /// caller has filled it and called [`SearchIndex::commit`], reopening it reports
+    /// [`RebuildReason::Incomplete`], so a rebuild cut short starts over rather than
+    /// passing for a complete index.
     fn fresh(
         index: Index,
         directory: Option<PathBuf>,
@@ -183,7 +189,7 @@ impl SearchIndex {
             directory,
             index,
         };
-        search_index.commit(0)?;
+        search_index.commit_payload(&encode_payload(None))?;
         Ok((search_index, OpenOutcome::Rebuilt { reason }))
     }
 
@@ -226,14 +232,19 @@ impl SearchIndex {
     /// reflects the change feed up to and including `last_applied_seq`. When it returns
     /// Ok, searches see the writes (the reader has been reloaded).
     pub fn commit(&self, last_applied_seq: i64) -> Result<(), SearchError> {
+        self.commit_payload(&encode_payload(Some(last_applied_seq)))?;
+        self.last_applied_seq
+            .store(last_applied_seq, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn commit_payload(&self, payload: &str) -> Result<(), SearchError> {
         {
             let mut writer = self.writer();
             let mut prepared = writer.prepare_commit()?;
-            prepared.set_payload(&encode_payload(last_applied_seq));
+            prepared.set_payload(payload);
             prepared.commit()?;
         }
-        self.last_applied_seq
-            .store(last_applied_seq, Ordering::SeqCst);
         self.reader.reload()?;
         Ok(())
     }
@@ -539,6 +550,9 @@ fn inspect(path: &Path) -> Result<(Index, IndexReader, i64), RebuildReason> {
             found: Some(version),
         });
     }
+    let Some(seq) = seq else {
+        return Err(RebuildReason::Incomplete);
+    };
     let damaged = index.validate_checksum().map_err(corrupt)?;
     if !damaged.is_empty() {
         let mut names: Vec<String> = damaged
@@ -580,19 +594,29 @@ fn remove_index_files(path: &Path) -> Result<(), SearchError> {
 }
 
 const PAYLOAD_PREFIX: &str = "jobmatch-search";
+/// Stands for the sequence number in the payload of an index not yet filled.
+const INCOMPLETE: &str = "incomplete";
 
-fn encode_payload(seq: i64) -> String {
-    format!("{PAYLOAD_PREFIX} schema={SCHEMA_VERSION} seq={seq}")
+/// `seq`: the last change-feed sequence the index includes; `None` for a fresh index
+/// its caller has not filled yet.
+fn encode_payload(seq: Option<i64>) -> String {
+    match seq {
+        Some(seq) => format!("{PAYLOAD_PREFIX} schema={SCHEMA_VERSION} seq={seq}"),
+        None => format!("{PAYLOAD_PREFIX} schema={SCHEMA_VERSION} {INCOMPLETE}"),
+    }
 }
 
 /// `(schema version, sequence)` from a payload written by [`encode_payload`].
-fn decode_payload(payload: &str) -> Option<(u32, i64)> {
+fn decode_payload(payload: &str) -> Option<(u32, Option<i64>)> {
     let mut parts = payload.split(' ');
     if parts.next()? != PAYLOAD_PREFIX {
         return None;
     }
     let version = parts.next()?.strip_prefix("schema=")?.parse().ok()?;
-    let seq = parts.next()?.strip_prefix("seq=")?.parse().ok()?;
+    let seq = match parts.next()? {
+        INCOMPLETE => None,
+        part => Some(part.strip_prefix("seq=")?.parse().ok()?),
+    };
     if parts.next().is_some() {
         return None;
     }
@@ -612,13 +636,18 @@ mod tests {
     #[test]
     fn payload_round_trips_and_rejects_foreign_text() {
         assert_eq!(
-            decode_payload(&encode_payload(42)),
-            Some((SCHEMA_VERSION, 42))
+            decode_payload(&encode_payload(Some(42))),
+            Some((SCHEMA_VERSION, Some(42)))
+        );
+        assert_eq!(
+            decode_payload(&encode_payload(None)),
+            Some((SCHEMA_VERSION, None))
         );
         assert_eq!(
             decode_payload("jobmatch-search schema=1 seq=-1"),
-            Some((1, -1))
+            Some((1, Some(-1)))
         );
+        assert_eq!(decode_payload("jobmatch-search schema=1 seq=x"), None);
         assert_eq!(decode_payload("something else"), None);
         assert_eq!(decode_payload("jobmatch-search schema=x seq=1"), None);
     }

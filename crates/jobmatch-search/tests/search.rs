@@ -825,11 +825,39 @@ fn the_commit_payload_keeps_the_sequence_and_reopening_keeps_the_documents() {
     assert!(found(&index, "cook").is_empty());
     drop(index);
 
-    // An empty index that was never written to still reopens as valid.
+    // An empty index filled with nothing and committed reopens as valid.
     let empty = tempfile::tempdir().unwrap();
-    drop(SearchIndex::open_or_create(Some(empty.path())).unwrap());
+    let (index, _) = SearchIndex::open_or_create(Some(empty.path())).unwrap();
+    index.commit(0).unwrap();
+    drop(index);
     let (_, outcome) = SearchIndex::open_or_create(Some(empty.path())).unwrap();
     assert_eq!(outcome, OpenOutcome::Opened { seq: 0 });
+}
+
+#[test]
+fn a_rebuild_cut_short_before_its_first_commit_is_rebuilt_again() {
+    let directory = tempfile::tempdir().unwrap();
+    {
+        let (index, outcome) = SearchIndex::open_or_create(Some(directory.path())).unwrap();
+        assert_eq!(
+            outcome,
+            OpenOutcome::Rebuilt {
+                reason: RebuildReason::Missing
+            }
+        );
+        // The process dies while refilling: written, never committed by the caller.
+        index
+            .upsert("v1", &vacancy(json!({ "title": "Welder" })), "E", day(0))
+            .unwrap();
+    }
+    let (index, outcome) = SearchIndex::open_or_create(Some(directory.path())).unwrap();
+    assert_eq!(
+        outcome,
+        OpenOutcome::Rebuilt {
+            reason: RebuildReason::Incomplete
+        }
+    );
+    assert_eq!(index.num_docs(), 0);
 }
 
 /// Writes one committed vacancy into an index in `path` and closes it.
@@ -868,6 +896,7 @@ fn a_damaged_segment_file_is_detected_and_the_index_rebuilt() {
     );
     assert_eq!(index.num_docs(), 0);
     assert_eq!(index.last_applied_seq(), 0);
+    index.commit(0).unwrap();
     drop(index);
     let (_, outcome) = SearchIndex::open_or_create(Some(directory.path())).unwrap();
     assert_eq!(outcome, OpenOutcome::Opened { seq: 0 });

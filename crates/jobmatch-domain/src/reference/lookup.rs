@@ -2,21 +2,26 @@
 //! a phone ("sewing machne", "brick layng").
 //!
 //! Every preferred, alternative and hidden label is normalised once at load (NFC,
-//! lowercase, whitespace collapsed) and split into word tokens; distinct tokens form a
-//! vocabulary with postings lists (token → labels). A query is normalised the same way
-//! and each of its tokens (and each pair of adjacent tokens run together, for
-//! "brick laying" vs "bricklaying") is compared once against the vocabulary:
+//! lowercase, diacritics removed from Latin letters, whitespace collapsed) and split
+//! into word tokens; distinct tokens form a vocabulary with postings lists (token →
+//! labels). A query is normalised the same way and each of its tokens (and each pair
+//! of adjacent tokens run together, for "brick laying" vs "bricklaying") is compared
+//! once against the vocabulary, with the typo rules of vacancy search
+//! (`jobmatch-search`): no typo in a word of 1 to 4 characters, one in 5 to 8, two
+//! from 9; only the last word typed completes as a prefix; and for any one word an
+//! exact match beats a completion, which beats a typo:
 //!
-//! | token relation                              | similarity                       |
-//! |---------------------------------------------|----------------------------------|
-//! | identical                                   | 1.0                              |
-//! | same crude stem (`sewing` ~ `sew`)          | 0.95                             |
-//! | query token is a prefix (still being typed) | 0.75 + 0.15 × length ratio       |
-//! | 1–3 edits apart (`strsim::osa_distance`, restricted Damerau–Levenshtein; none under 4 characters) | 1 − edits / length, at most 0.9 |
+//! | token relation                                   | similarity                 |
+//! |--------------------------------------------------|----------------------------|
+//! | identical                                        | 1.0                        |
+//! | same crude stem (`sewing` ~ `sew`)               | 0.95                       |
+//! | the last query word is a prefix (still typed)    | 0.84 + 0.1 × length ratio  |
+//! | one edit (`strsim::osa_distance`: insertion, deletion, substitution, adjacent transposition) | 0.82 |
+//! | two edits                                        | 0.78                       |
 //!
-//! Similarities under 0.75 are ignored. A typo match of a query word that is itself a
-//! label word is discounted (a correctly spelt `sewing` should not find `sawing`), and
-//! so, less, is a prefix match of such a word when it is not the last one typed.
+//! Lengths are counted in characters of the query word. Similarities under 0.75 are
+//! ignored. A typo match of a query word that is itself a label word is discounted
+//! below that (a correctly spelt `sewing` should not find `sawing`).
 //!
 //! Only labels sharing a similar token are scored. A label's score is the best of
 //! - 1.0 for an exact match of the normalised label, 0.98 if only punctuation differs;
@@ -28,11 +33,18 @@
 //!   query covers. Labels matching less than half the query are dropped.
 //!
 //! An item (skill or occupation) scores as its best label. Scores are rounded to
-//! hundredths so that near-equal matches are ordered by a popularity prior (skills: the
-//! number of linked occupations; occupations: returnee sectors first), then by label.
+//! hundredths so that near-equal matches are ordered by how common the item is in the
+//! trades most returnees work in (garment, construction and production; see
+//! [`RETURNEE_ISCO_PREFIXES`]), then by label:
+//!
+//! - a skill's popularity is the number of occupations of those trades (ESCO
+//!   occupations whose ISCO-08 group is one of those prefixes) that list it as
+//!   essential or optional, then the number of all occupations that list it;
+//! - an occupation's is whether it is one of those trades.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -58,7 +70,8 @@ impl<T> Copy for Match<'_, T> {}
 
 impl Taxonomy {
     /// Typo-tolerant lookup over preferred, alternative and hidden labels, best first:
-    /// by score, then by linked-occupation count, then by preferred label.
+    /// by score, then by popularity in the returnee trades (module docs), then by
+    /// preferred label.
     ///
     /// An empty query (nothing but whitespace and punctuation) returns the skills most
     /// useful to returnees, with score 0.0 since nothing was matched: ranked by how many
@@ -67,6 +80,10 @@ impl Taxonomy {
     /// three times and any other occupation once.
     pub fn lookup_skills(&self, query: &str, limit: usize) -> Vec<Match<'_, Skill>> {
         let skills = self.skills();
+        let popularity = self
+            .skill_index
+            .priors
+            .get_or_init(|| skill_popularity(self));
         if is_blank(query) {
             return self
                 .default_skills
@@ -86,7 +103,7 @@ impl Taxonomy {
             .search(
                 query,
                 limit,
-                |i| skills[i as usize].linked_occupation_count,
+                |i| popularity[i as usize],
                 |i| &skills[i as usize].label,
             )
             .into_iter()
@@ -154,6 +171,25 @@ fn is_returnee_trade(isco_code: &str) -> bool {
         .any(|prefix| isco_code.starts_with(prefix))
 }
 
+/// Each skill's popularity (module docs), as one number that orders the same way:
+/// returnee-trade occupations listing it × 2048 + all occupations listing it (the
+/// subset has fewer than 2048 occupations).
+fn skill_popularity(taxonomy: &Taxonomy) -> Vec<u32> {
+    let occupations = taxonomy.occupations();
+    (0..taxonomy.skills().len())
+        .map(|skill| {
+            let listing = taxonomy.occupations_with_skill(SkillId(skill as u32));
+            let in_trades = listing
+                .iter()
+                .filter(|occupation| {
+                    is_returnee_trade(&occupations[occupation.0 as usize].isco_code)
+                })
+                .count() as u32;
+            in_trades * 2048 + listing.len() as u32
+        })
+        .collect()
+}
+
 /// Skill order for an empty query: sector-weighted linked-occupation count, then
 /// linked-occupation count, then label.
 pub(super) fn default_skill_order(
@@ -212,8 +248,6 @@ const MIN_SCORE: f64 = 0.4;
 const STOP_WORD_WEIGHT: f32 = 0.25;
 /// Discount on a typo match for a query word that is itself a label word.
 const KNOWN_WORD_TYPO_FACTOR: f32 = 0.85;
-/// Discount on a prefix match for a query word, not the last, that is a label word.
-const KNOWN_WORD_PREFIX_FACTOR: f32 = 0.9;
 /// Discount on a match through two query tokens run together.
 const JOINED_PAIR_FACTOR: f32 = 0.97;
 
@@ -264,6 +298,9 @@ pub(super) struct LabelIndex {
     postings: Vec<Vec<u32>>,
     labels: Vec<Label>,
     items: usize,
+    /// Per item, the popularity that orders near-equal matches; computed from the
+    /// taxonomy's relations on first use.
+    pub(super) priors: OnceLock<Vec<u32>>,
 }
 
 /// An item's best label and its rounded score.
@@ -340,6 +377,7 @@ impl LabelIndex {
             postings,
             labels,
             items: item_count,
+            priors: OnceLock::new(),
         }
     }
 
@@ -523,36 +561,31 @@ impl Unit {
     }
 
     /// Similarity in 0..=1 of this unit to a vocabulary token (table in module docs).
+    /// For one unit, every exact or stem match scores above every completion, and
+    /// every completion above every typo.
     fn similarity(&self, token: &Token) -> f32 {
         if self.text == token.text {
             return 1.0;
         }
-        if self.stem.len() >= 3 && self.stem == token.stem {
+        if self.stem.chars().count() >= 3 && self.stem == token.stem {
             return 0.95;
         }
-        if self.chars >= 3 && token.text.starts_with(&self.text) {
-            let sim = 0.75 + 0.15 * self.chars as f32 / token.chars as f32;
-            // A finished, correctly spelt word is less likely to stand for a longer one.
-            return if self.known_word && !self.at_end {
-                sim * KNOWN_WORD_PREFIX_FACTOR
-            } else {
-                sim
-            };
+        if self.at_end && self.chars >= MIN_PREFIX_CHARS && token.text.starts_with(&self.text) {
+            return 0.84 + 0.1 * self.chars as f32 / token.chars as f32;
         }
-        let longer = self.chars.max(token.chars);
-        let allowed = max_edits(self.chars.min(token.chars));
-        if allowed == 0 || longer - self.chars.min(token.chars) > allowed {
+        let allowed = max_edits(self.chars);
+        if allowed == 0 || self.chars.abs_diff(token.chars) > allowed {
             return 0.0;
         }
         // Each edit changes the set of letters present by at most two.
         if (self.letters ^ token.letters).count_ones() as usize > 2 * allowed {
             return 0.0;
         }
-        let edits = strsim::osa_distance(&self.text, &token.text);
-        if edits > allowed {
-            return 0.0;
-        }
-        let sim = (1.0 - edits as f32 / longer as f32).min(0.9);
+        let sim = match strsim::osa_distance(&self.text, &token.text) {
+            1 => 0.82,
+            2 if allowed >= 2 => 0.78,
+            _ => return 0.0,
+        };
         if self.known_word {
             sim * KNOWN_WORD_TYPO_FACTOR
         } else {
@@ -561,16 +594,20 @@ impl Unit {
     }
 }
 
-/// Typos tolerated in a word of `chars` characters: none below 4, so that short words
-/// (`saw`, `sew`) do not match each other.
+/// Typos tolerated in a query word of `chars` characters, as in vacancy search: none
+/// up to 4 (so that short words such as `saw` and `sew` do not match each other), one
+/// from 5 to 8, two from 9.
 fn max_edits(chars: usize) -> usize {
     match chars {
-        0..=3 => 0,
-        4..=5 => 1,
-        6..=8 => 2,
-        _ => 3,
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
     }
 }
+
+/// The last word completes as a prefix from this many characters; shorter beginnings
+/// would match most of the taxonomy (an empty query lists the common entries instead).
+const MIN_PREFIX_CHARS: usize = 3;
 
 /// A normalised query.
 struct Query {
@@ -656,17 +693,47 @@ fn is_blank(query: &str) -> bool {
     !query.chars().any(char::is_alphanumeric)
 }
 
-/// NFC, lowercase, apostrophes dropped (`customer's` → `customers`), whitespace
-/// trimmed and collapsed to single spaces.
+/// Lowercase, diacritics removed from Latin letters (`Café` → `cafe`), apostrophes
+/// dropped (`customer's` → `customers`), whitespace trimmed and collapsed to single
+/// spaces; the result is NFC. Khmer vowel signs and subscripts are combining marks too,
+/// but of another block, and are kept.
 fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     if text.is_ascii() {
-        // ASCII is already in NFC: skip the normaliser, the bulk of the index build.
+        // ASCII needs no normalisation: skip the normaliser, the bulk of the index build.
         push_collapsed(&mut out, text.chars().map(|c| c.to_ascii_lowercase()));
     } else {
-        push_collapsed(&mut out, text.nfc().flat_map(char::to_lowercase));
+        let folded: String = text
+            .nfd()
+            .filter(|c| !is_latin_diacritic(*c))
+            .flat_map(char::to_lowercase)
+            .flat_map(fold_letter)
+            .collect();
+        push_collapsed(&mut out, folded.nfc());
     }
     out
+}
+
+/// Combining marks of the blocks that accent Latin letters (Combining Diacritical
+/// Marks, its Extended and Supplement blocks, and Half Marks).
+fn is_latin_diacritic(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Latin letters that do not decompose into a base letter and a mark.
+fn fold_letter(c: char) -> impl Iterator<Item = char> {
+    let folded: &[char] = match c {
+        'ß' => &['s', 's'],
+        'æ' => &['a', 'e'],
+        'œ' => &['o', 'e'],
+        'ø' => &['o'],
+        'ł' => &['l'],
+        'đ' => &['d'],
+        'ı' => &['i'],
+        _ => &[],
+    };
+    let kept = folded.is_empty().then_some(c);
+    folded.iter().copied().chain(kept)
 }
 
 fn push_collapsed(out: &mut String, chars: impl Iterator<Item = char>) {
@@ -746,7 +813,10 @@ mod tests {
     #[test]
     fn normalise_folds_case_composition_and_whitespace() {
         assert_eq!(normalise("  Sewing \u{a0}\t MACHINE  "), "sewing machine");
-        assert_eq!(normalise("cafe\u{301}"), "caf\u{e9}");
+        assert_eq!(normalise("cafe\u{301}"), "cafe");
+        assert_eq!(normalise("CAF\u{c9} Crème Straße"), "cafe creme strasse");
+        // Khmer signs are combining marks of their own block, and stay.
+        assert_eq!(normalise("ដេរ សំណង់"), "ដេរ សំណង់");
         assert_eq!(normalise("customer\u{2019}s"), "customers");
         let text = normalise("Customer's hand-sewn (T-shirt)");
         let words: Vec<&str> = tokenise(&text).collect();
@@ -883,6 +953,140 @@ mod tests {
                 .all(|(_, _, m)| m.to_lowercase().contains("forklift")),
             "{hits:#?}"
         );
+    }
+
+    fn top_skill(query: &str) -> String {
+        skill_labels(query, 1)
+            .into_iter()
+            .next()
+            .map(|(_, _, matched)| matched.to_lowercase())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn one_typo_is_tolerated_in_words_of_five_to_eight_characters() {
+        // "weldng": 6 characters, one deletion; "sewng": 5; "operaet": a transposition.
+        assert!(
+            top_skill("weldng").contains("weld"),
+            "{}",
+            top_skill("weldng")
+        );
+        assert!(top_skill("sewng").contains("sew"), "{}", top_skill("sewng"));
+        assert!(
+            top_skill("operaet forklift").contains("forklift"),
+            "{}",
+            top_skill("operaet forklift")
+        );
+        // Two typos in a word of 5 to 8 characters are too many.
+        assert!(
+            skill_labels("wledng", 20)
+                .iter()
+                .all(|(_, _, matched)| !matched.contains("weld")),
+            "{:#?}",
+            skill_labels("wledng", 20)
+        );
+    }
+
+    #[test]
+    fn two_typos_are_tolerated_from_nine_characters() {
+        // "scaffoldnig" (11 characters) has a transposition, "scafolding" a deletion,
+        // "scafoldnig" both.
+        for query in ["scaffoldnig", "scafolding", "scafoldnig"] {
+            assert!(
+                top_skill(query).contains("scaffold"),
+                "{query}: {}",
+                top_skill(query)
+            );
+        }
+    }
+
+    #[test]
+    fn words_of_four_characters_or_fewer_must_be_typed_exactly() {
+        // "wled" is one transposition from "weld", but too short to correct.
+        assert!(
+            skill_labels("wled", 20)
+                .iter()
+                .all(|(_, _, matched)| !matched.contains("weld")),
+            "{:#?}",
+            skill_labels("wled", 20)
+        );
+        assert!(top_skill("weld").contains("weld"));
+    }
+
+    #[test]
+    fn an_exact_word_ranks_above_a_typo_match() {
+        // "saw" and "sew" differ by a letter: short words are never corrected, so the
+        // exact word wins and sewing does not come up at all.
+        let hits = skill_labels("sawing", 10);
+        assert!(
+            hits.iter()
+                .all(|(label, _, matched)| !is_sewing(label) && !is_sewing(matched)),
+            "{hits:#?}"
+        );
+        // For one typed word: exact, then stem, then completion, then one typo, then two.
+        let last_word = |text: &str| Unit::new(text.to_string(), false, true);
+        let similarity =
+            |query: &str, label_word: &str| last_word(query).similarity(&Token::new(label_word));
+        let exact = similarity("scaffolding", "scaffolding");
+        let stem = similarity("scaffolding", "scaffolds");
+        let shortest_completion = similarity("sca", "scaffolding");
+        let one_typo = similarity("scafolding", "scaffolding");
+        let two_typos = similarity("scafoldnig", "scaffolding");
+        assert!(
+            exact > stem && stem > shortest_completion,
+            "{exact} {stem} {shortest_completion}"
+        );
+        assert!(
+            shortest_completion > one_typo && one_typo > two_typos,
+            "{one_typo} {two_typos}"
+        );
+        assert!(two_typos >= MIN_TOKEN_SIMILARITY);
+    }
+
+    #[test]
+    fn only_the_last_word_completes_as_a_prefix() {
+        assert!(top_skill("operate fork").contains("forklift"));
+        // "fork" not last: taken as a whole word, so forklift labels need more than it.
+        let hits = skill_labels("fork operate", 5);
+        assert!(
+            hits.iter()
+                .all(|(_, score, matched)| !matched.contains("forklift") || *score < 0.8),
+            "{hits:#?}"
+        );
+    }
+
+    #[test]
+    fn accents_and_case_do_not_matter() {
+        assert_eq!(top_skill("SÉWING MÀCHINE"), top_skill("sewing machine"));
+    }
+
+    #[test]
+    fn equally_close_skills_are_ordered_by_use_in_the_returnee_trades() {
+        let taxonomy = taxonomy();
+        let popularity = taxonomy
+            .skill_index
+            .priors
+            .get_or_init(|| skill_popularity(taxonomy));
+        let hits = taxonomy.lookup_skills("sewing", 50);
+        for pair in hits.windows(2) {
+            if pair[0].score == pair[1].score {
+                let id = |hit: &Match<'_, Skill>| {
+                    taxonomy.skill_id(&hit.item.id).expect("known").0 as usize
+                };
+                assert!(
+                    popularity[id(&pair[0])] >= popularity[id(&pair[1])],
+                    "{pair:#?}"
+                );
+            }
+        }
+        // A skill that garment and construction occupations list outranks in
+        // popularity one that only other trades list.
+        let sewing = taxonomy
+            .lookup_skills("operate sewing machines", 1)
+            .first()
+            .map(|hit| taxonomy.skill_id(&hit.item.id).expect("known").0 as usize)
+            .expect("found");
+        assert!(popularity[sewing] >= 2048, "listed by garment occupations");
     }
 
     #[test]
