@@ -14,6 +14,11 @@
 //! the source `demo`, which makes the set idempotent and comparable.
 //!
 //! All names, companies and phone numbers are fictional.
+//!
+//! The same [`Generator`] makes the national-scale sets of `jobmatch gen` (see
+//! `gen.rs`): beyond the thirty hand-written employers it adds branches of them
+//! elsewhere in their province, and it hands out vacancies and workers one at a
+//! time so that a million profiles never sit in memory together.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -166,49 +171,241 @@ struct DemoData {
 }
 
 fn generate(reference: &Reference, today: NaiveDate) -> anyhow::Result<DemoData> {
-    let mut rng = StdRng::seed_from_u64(SEED);
-    let occupations = Occupations::new(reference)?;
-    let mut employers = Vec::with_capacity(EMPLOYERS.len());
-    let mut places = Vec::with_capacity(EMPLOYERS.len());
-    for (index, spec) in EMPLOYERS.iter().enumerate() {
-        let (value, place) = employer(&mut rng, reference, index, spec)?;
-        employers.push(value);
-        places.push(place);
-    }
-
-    // Every employer gets one vacancy; the rest go by each employer's weight.
-    let mut owners: Vec<usize> = (0..EMPLOYERS.len()).collect();
-    let weights: Vec<(usize, u32)> = EMPLOYERS
-        .iter()
-        .enumerate()
-        .map(|(index, spec)| (index, spec.weight))
-        .collect();
-    while owners.len() < VACANCY_COUNT {
-        owners.push(*weighted(&mut rng, &weights));
-    }
-    let mut vacancies = Vec::with_capacity(VACANCY_COUNT);
-    for (number, &owner) in owners.iter().enumerate() {
-        let value = vacancy(
-            &mut rng,
-            reference,
-            &occupations,
-            today,
-            number + 1,
-            &EMPLOYERS[owner],
-            &places[owner],
-        )?;
-        vacancies.push((owner, value));
-    }
-
-    let mut workers = Vec::with_capacity(WORKER_COUNT);
-    for number in 1..=WORKER_COUNT {
-        workers.push(worker(&mut rng, reference, &occupations, today, number)?);
-    }
+    let sizes = Sizes {
+        employers: EMPLOYERS.len(),
+        vacancies: VACANCY_COUNT,
+        workers: WORKER_COUNT,
+    };
+    let mut generator = Generator::new(reference, today, SEED, SOURCE, sizes)?;
+    let employers = generator.employers().to_vec();
+    let vacancies = (0..VACANCY_COUNT)
+        .map(|_| generator.next_vacancy())
+        .collect::<anyhow::Result<_>>()?;
+    let workers = (0..WORKER_COUNT)
+        .map(|_| generator.next_worker())
+        .collect::<anyhow::Result<_>>()?;
     Ok(DemoData {
         employers,
         vacancies,
         workers,
     })
+}
+
+/// How many records of each kind a [`Generator`] makes.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub employers: usize,
+    pub vacancies: usize,
+    pub workers: usize,
+}
+
+/// Deterministic synthetic data: the same seed, date and sizes give the same
+/// documents. Employers are made up front (vacancies need their places); vacancies
+/// and workers come one at a time, each kind from its own random stream, so the
+/// workers do not depend on how many vacancies were asked for.
+pub struct Generator<'r> {
+    reference: &'r Reference,
+    occupations: Occupations<'r>,
+    today: NaiveDate,
+    /// Starts every external id: `demo-worker-0001`, `gen-worker-0000001`.
+    prefix: String,
+    sizes: Sizes,
+    employers: Vec<Value>,
+    companies: Vec<Company>,
+    /// Which employer posts each vacancy, by index.
+    owners: Vec<usize>,
+    vacancy_rng: StdRng,
+    worker_rng: StdRng,
+    vacancies_made: usize,
+    workers_made: usize,
+}
+
+/// An employer as the vacancy generator needs it.
+struct Company {
+    name: String,
+    spec: &'static EmployerSpec,
+    place: Place,
+}
+
+impl<'r> Generator<'r> {
+    pub fn new(
+        reference: &'r Reference,
+        today: NaiveDate,
+        seed: u64,
+        prefix: &str,
+        sizes: Sizes,
+    ) -> anyhow::Result<Generator<'r>> {
+        ensure!(
+            sizes.employers > 0 || sizes.vacancies == 0,
+            "vacancies need at least one employer"
+        );
+        let occupations = Occupations::new(reference)?;
+        // One stream per kind, derived from the seed.
+        let mut employer_rng = StdRng::seed_from_u64(seed);
+        let vacancy_rng = StdRng::seed_from_u64(seed ^ 0x5641_4341_4E43_5953);
+        let worker_rng = StdRng::seed_from_u64(seed ^ 0x574F_524B_4552_5321);
+        let width = digits(sizes.employers).max(3);
+        let mut employers = Vec::with_capacity(sizes.employers);
+        let mut companies = Vec::with_capacity(sizes.employers);
+        let spec_weights: Vec<(usize, u32)> = EMPLOYERS
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| (index, spec.weight))
+            .collect();
+        for index in 0..sizes.employers {
+            // The hand-written employers first, then branches of them, as many of
+            // each as its share of the vacancies suggests.
+            let (spec, name, district) = match EMPLOYERS.get(index) {
+                Some(spec) => (spec, spec.name.to_string(), spec.district.to_string()),
+                None => {
+                    let spec = &EMPLOYERS[*weighted(&mut employer_rng, &spec_weights)];
+                    let district = pick(
+                        &mut employer_rng,
+                        &reference.gazetteer.districts_of(spec.province),
+                    )
+                    .code
+                    .clone();
+                    (spec, branch_name(&mut employer_rng, spec.sector), district)
+                }
+            };
+            let external_id = format!("{prefix}-employer-{:0width$}", index + 1);
+            let (value, place) = employer(
+                &mut employer_rng,
+                reference,
+                &name,
+                spec,
+                &district,
+                external_id,
+            )?;
+            employers.push(value);
+            companies.push(Company { name, spec, place });
+        }
+
+        // Every employer gets one vacancy; the rest go by each employer's weight.
+        let mut owners: Vec<usize> = (0..sizes.employers.min(sizes.vacancies)).collect();
+        let weights: Vec<(usize, u32)> = companies
+            .iter()
+            .enumerate()
+            .map(|(index, company)| (index, company.spec.weight))
+            .collect();
+        while owners.len() < sizes.vacancies {
+            owners.push(*weighted(&mut employer_rng, &weights));
+        }
+        Ok(Generator {
+            reference,
+            occupations,
+            today,
+            prefix: prefix.to_string(),
+            sizes,
+            employers,
+            companies,
+            owners,
+            vacancy_rng,
+            worker_rng,
+            vacancies_made: 0,
+            workers_made: 0,
+        })
+    }
+
+    /// Every employer, in order.
+    pub fn employers(&self) -> &[Value] {
+        &self.employers
+    }
+
+    /// The next vacancy and the index of its employer in [`Self::employers`]; its
+    /// `employer_id` is left for the caller to fill in.
+    pub fn next_vacancy(&mut self) -> anyhow::Result<(usize, Value)> {
+        ensure!(
+            self.vacancies_made < self.sizes.vacancies,
+            "all {} vacancies were made",
+            self.sizes.vacancies
+        );
+        let owner = self.owners[self.vacancies_made];
+        self.vacancies_made += 1;
+        let width = digits(self.sizes.vacancies).max(4);
+        let external_id = format!("{}-vacancy-{:0width$}", self.prefix, self.vacancies_made);
+        let value = vacancy(
+            &mut self.vacancy_rng,
+            self.reference,
+            &self.occupations,
+            self.today,
+            external_id,
+            &self.companies[owner],
+        )?;
+        Ok((owner, value))
+    }
+
+    /// The next returnee profile.
+    pub fn next_worker(&mut self) -> anyhow::Result<Value> {
+        ensure!(
+            self.workers_made < self.sizes.workers,
+            "all {} workers were made",
+            self.sizes.workers
+        );
+        self.workers_made += 1;
+        let width = digits(self.sizes.workers).max(4);
+        let external_id = format!("{}-worker-{:0width$}", self.prefix, self.workers_made);
+        worker(
+            &mut self.worker_rng,
+            self.reference,
+            &self.occupations,
+            self.today,
+            external_id,
+        )
+    }
+}
+
+/// Decimal digits of `count` (1 for 0).
+fn digits(count: usize) -> usize {
+    count.max(1).ilog10() as usize + 1
+}
+
+/// A fictional company name for a branch employer of `sector`.
+fn branch_name(rng: &mut StdRng, sector: Sector) -> String {
+    const BRANDS: &[&str] = &[
+        "Angkor",
+        "Mekong",
+        "Tonle",
+        "Bayon",
+        "Golden Lotus",
+        "Royal Sun",
+        "Khmer Star",
+        "Sunrise",
+        "Preah Khan",
+        "Kampuchea",
+        "Asia Pacific",
+        "Lucky",
+        "New Century",
+        "Phnom",
+        "Boeung",
+        "Dara",
+        "Sovann",
+        "Chanthou",
+        "Rithy",
+        "Vattanak",
+        "Bopha",
+        "Sokha",
+        "Mealea",
+        "Kiri",
+        "Srey Pov",
+        "Tep Monorom",
+        "Moha Leap",
+        "Rong Roeung",
+    ];
+    let trade = match sector {
+        Sector::Garment => *pick(
+            rng,
+            &["Garment", "Apparel", "Fashion", "Knitting", "Textile"],
+        ),
+        Sector::Construction => *pick(rng, &["Construction", "Engineering", "Builders"]),
+        Sector::Production => *pick(rng, &["Manufacturing", "Industrial", "Products"]),
+        Sector::FoodProcessing => *pick(rng, &["Food Processing", "Rice Mill", "Agro-Industry"]),
+        Sector::Agriculture => *pick(rng, &["Agriculture", "Plantation", "Farm"]),
+        Sector::Hospitality => *pick(rng, &["Hotel", "Resort", "Hospitality"]),
+        _ => "Services",
+    };
+    let form = *pick(rng, &["Co., Ltd.", "Co., Ltd.", "Group", "Enterprise"]);
+    format!("{} {trade} {form}", pick(rng, BRANDS))
 }
 
 /// The occupations the demo uses, resolved once from their ESCO codes.
@@ -269,17 +466,19 @@ struct Place {
 fn employer(
     rng: &mut StdRng,
     reference: &Reference,
-    index: usize,
+    name: &str,
     spec: &EmployerSpec,
+    district: &str,
+    external_id: String,
 ) -> anyhow::Result<(Value, Place)> {
     let gazetteer = &reference.gazetteer;
     let district = gazetteer
-        .district(spec.district)
-        .filter(|district| district.province_code == spec.province)
+        .district(district)
+        .filter(|found| found.province_code == spec.province)
         .with_context(|| {
             format!(
-                "demo employer {}: district {} is not in province {}",
-                spec.name, spec.district, spec.province
+                "demo employer {name}: district {district} is not in province {}",
+                spec.province
             )
         })?;
     let communes = gazetteer.communes_of(&district.code);
@@ -290,7 +489,7 @@ fn employer(
     };
 
     let mut object = Map::new();
-    object.insert("name".into(), json!(spec.name));
+    object.insert("name".into(), json!(name));
     object.insert("sector".into(), json!(spec.sector.code()));
     object.insert("province_code".into(), json!(spec.province));
     object.insert("district_code".into(), json!(district.code));
@@ -329,10 +528,7 @@ fn employer(
     if rng.random_bool(0.92) {
         object.insert("contact_phone".into(), json!(phone(rng)));
     }
-    object.insert(
-        "external_id".into(),
-        json!(format!("demo-employer-{:03}", index + 1)),
-    );
+    object.insert("external_id".into(), json!(external_id));
     let place = Place {
         province: spec.province,
         district: district.code.clone(),
@@ -341,16 +537,16 @@ fn employer(
     Ok((Value::Object(object), place))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn vacancy(
     rng: &mut StdRng,
     reference: &Reference,
     occupations: &Occupations<'_>,
     today: NaiveDate,
-    number: usize,
-    spec: &EmployerSpec,
-    home: &Place,
+    external_id: String,
+    company: &Company,
 ) -> anyhow::Result<Value> {
+    let spec = company.spec;
+    let home = &company.place;
     let gazetteer = &reference.gazetteer;
     let choices: Vec<(&Job, u32)> = spec
         .jobs
@@ -456,6 +652,7 @@ fn vacancy(
 
     let description = vacancy_description(
         rng,
+        &company.name,
         spec,
         job,
         occupation,
@@ -497,16 +694,14 @@ fn vacancy(
     object.insert("starts_on".into(), json!(starts_on));
     object.insert("closes_on".into(), json!(closes_on));
     object.insert("status".into(), json!(status));
-    object.insert(
-        "external_id".into(),
-        json!(format!("demo-vacancy-{number:04}")),
-    );
+    object.insert("external_id".into(), json!(external_id));
     Ok(Value::Object(object))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn vacancy_description(
     rng: &mut StdRng,
+    employer_name: &str,
     spec: &EmployerSpec,
     job: &Job,
     occupation: &Occupation,
@@ -535,7 +730,7 @@ fn vacancy_description(
     };
     let mut text = format!(
         "{} is recruiting for {openings} as {} at its {site} in {place}.",
-        spec.name,
+        employer_name,
         job.en.to_lowercase()
     );
     let duty = occupation
@@ -623,7 +818,7 @@ fn worker(
     reference: &Reference,
     occupations: &Occupations<'_>,
     today: NaiveDate,
-    number: usize,
+    external_id: String,
 ) -> anyhow::Result<Value> {
     let gazetteer = &reference.gazetteer;
     let sex = if rng.random_bool(0.52) {
@@ -882,10 +1077,7 @@ fn worker(
             &[("seeking", 88), ("placed", 8), ("inactive", 4)]
         )),
     );
-    object.insert(
-        "external_id".into(),
-        json!(format!("demo-worker-{number:04}")),
-    );
+    object.insert("external_id".into(), json!(external_id));
     Ok(Value::Object(object))
 }
 

@@ -1,0 +1,158 @@
+//! `POST /v1/workers/batch`: many profiles in one request, a report per item.
+
+use jobmatch_store::Entity;
+use serde_json::{Value, json};
+
+use crate::helpers::{assert_problem, error_fields, spawn_app, worker_body};
+
+fn worker(external_id: &str) -> Value {
+    let mut body = worker_body();
+    body["external_id"] = json!(external_id);
+    body
+}
+
+fn statuses(report: &Value) -> Vec<String> {
+    report["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["status"].as_str().expect("status").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn good_items_are_stored_and_bad_ones_rejected_with_the_single_create_errors() {
+    let app = spawn_app().await;
+    let mut bad = worker("KOBO-2");
+    bad["province_code"] = json!("99");
+    bad["skills"][0]["level"] = json!(7);
+    let response = app
+        .post(
+            "/v1/workers/batch",
+            &app.staff_key,
+            &json!({"items": [worker("KOBO-1"), bad.clone(), "not an object", worker("KOBO-3")]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(
+        statuses(&report),
+        ["created", "rejected", "rejected", "created"]
+    );
+    assert_eq!(
+        (&report["created"], &report["existing"], &report["rejected"]),
+        (&json!(2), &json!(0), &json!(2))
+    );
+    for (index, item) in report["items"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(item["index"], index);
+    }
+
+    // The rejected item carries exactly what a single create answers in its 422.
+    let single = app.post("/v1/workers", &app.staff_key, &bad).await;
+    let problem = assert_problem(single, 422).await;
+    assert_eq!(report["items"][1]["errors"], problem["errors"]);
+    assert_eq!(
+        error_fields(&report["items"][1]),
+        ["province_code", "skills[0].level"]
+    );
+    assert_eq!(report["items"][2]["errors"][0]["field"], "body");
+
+    // The created profiles read back as a single create would have stored them.
+    let id = report["items"][0]["id"].as_str().expect("id");
+    let stored = app.get(&format!("/v1/workers/{id}"), &app.staff_key).await;
+    assert_eq!(stored.status(), 200);
+    let stored: Value = stored.json().await.expect("json");
+    assert_eq!(stored["external_id"], "KOBO-1");
+    assert_eq!(stored["phone"], "+85512345678");
+    assert_eq!(stored["version"], 1);
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 2);
+}
+
+#[tokio::test]
+async fn a_re_sent_batch_reports_existing_items_and_updates_only_the_changed_ones() {
+    let app = spawn_app().await;
+    let items = json!({"items": [worker("KOBO-1"), worker("KOBO-2")]});
+    let first: Value = app
+        .post("/v1/workers/batch", &app.staff_key, &items)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let feed_after_first = app.store.latest_change_seq().await.expect("seq");
+
+    let mut changed = worker("KOBO-2");
+    changed["expected_wage_usd"] = json!(260);
+    let response = app
+        .post(
+            "/v1/workers/batch?wait_for=indexed",
+            &app.staff_key,
+            &json!({"items": [worker("KOBO-1"), changed]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let second: Value = response.json().await.expect("json");
+    assert_eq!(statuses(&second), ["existing", "existing"]);
+    for index in 0..2 {
+        assert_eq!(second["items"][index]["id"], first["items"][index]["id"]);
+    }
+    // The unchanged profile keeps its version (its consent time was filled in by
+    // the server the first time and is kept), the changed one gets a new one.
+    assert_eq!(second["items"][0]["changed"], false);
+    assert_eq!(second["items"][0]["version"], 1);
+    assert_eq!(second["items"][1]["changed"], true);
+    assert_eq!(second["items"][1]["version"], 2);
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 2);
+    let changes = app
+        .store
+        .changes_since(feed_after_first, 100)
+        .await
+        .expect("feed");
+    assert_eq!(changes.len(), 1, "only the changed profile is in the feed");
+
+    // Another key is another source: its items are new profiles.
+    let other: Value = app
+        .post("/v1/workers/batch", &app.admin_key, &items)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(statuses(&other), ["created", "created"]);
+}
+
+#[tokio::test]
+async fn a_batch_that_is_not_a_list_of_at_most_1000_items_is_a_422_naming_items() {
+    let app = spawn_app().await;
+    let too_many: Vec<Value> = (0..1_001).map(|n| json!({"full_name": n})).collect();
+    for (body, field) in [
+        (json!({"items": too_many}), "items"),
+        (json!({"items": {"full_name": "x"}}), "items"),
+        (json!({}), "items"),
+        (json!({"items": [], "extra": 1}), "extra"),
+    ] {
+        let response = app.post("/v1/workers/batch", &app.staff_key, &body).await;
+        let problem = assert_problem(response, 422).await;
+        assert!(
+            error_fields(&problem).contains(&field.to_string()),
+            "{problem}"
+        );
+    }
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 0);
+
+    // Registration forms send profiles through partner keys; the report tells
+    // them what became of each, and never hands a profile back.
+    let response = app
+        .post(
+            "/v1/workers/batch",
+            &app.partner_key,
+            &json!({"items": [worker("P-1")]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let report: serde_json::Value = response.json().await.expect("JSON");
+    let text = report.to_string();
+    assert!(
+        !text.contains("full_name") && !text.contains("phone"),
+        "{text}"
+    );
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 1);
+}
