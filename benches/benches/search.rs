@@ -10,212 +10,21 @@
 //!
 //! A custom harness rather than criterion: the figures wanted are tail latencies
 //! over a mix of queries (p50, p99), the build time and the index size, which
-//! criterion's per-function means do not give.
-//!
-//! Vacancies are drawn from the ESCO occupations of the embedded taxonomy (title from
-//! a label or alternative label, required and preferred skills from the occupation's
-//! skills) and from Khmer vacancy phrases, with sectors, provinces, wages, statuses,
-//! benefits and posting dates spread as a job board's might be. Everything comes from
-//! a fixed-seed generator, so runs are comparable.
+//! criterion's per-function means do not give. The vacancies come from
+//! `search_data` (shared with the `search_http` bench).
 
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use cpu_time::{ProcessTime, ThreadTime};
-use jobmatch_domain::resources::{Benefit, VacancyInput, VacancyStatus};
-use jobmatch_domain::{Reference, Sector};
+use jobmatch_domain::Sector;
+use jobmatch_domain::resources::VacancyStatus;
 use jobmatch_search::{OpenOutcome, SearchIndex, SearchRequest, SortOrder};
-use serde_json::json;
 
-/// Khmer phrases of the kind employers post (garment, construction, factory work,
-/// wages, benefits).
-const KHMER_PHRASES: [&str; 24] = [
-    "ត្រូវការកម្មករកាត់ដេរចំនួន ២០ នាក់",
-    "ជ្រើសរើសជាងកាត់ដេរ មានបទពិសោធន៍យ៉ាងតិច ១ ឆ្នាំ",
-    "រោងចក្រកាត់ដេរ ត្រូវការកម្មករត្រួតពិនិត្យគុណភាព",
-    "ត្រូវការកម្មករអ៊ុតខោអាវ",
-    "កម្មករវេចខ្ចប់ និងដាក់ស្លាកសញ្ញា",
-    "ត្រូវការកម្មករសំណង់ជាបន្ទាន់",
-    "ជាងឥដ្ឋ និងជាងបាយអ",
-    "ជាងផ្សារដែក",
-    "ជាងឈើ ធ្វើពុម្ពបេតុង",
-    "ជាងអគ្គិសនី សម្រាប់ការដ្ឋានសំណង់",
-    "អ្នកបើកបររថយន្តដឹកសម្ភារៈសំណង់",
-    "កម្មកររោងចក្រផលិតស្បែកជើង",
-    "កម្មករខ្សែសង្វាក់ផលិតកម្ម ធ្វើការវេនយប់",
-    "រោងចក្រកែច្នៃអាហារ ត្រូវការកម្មករស្រី",
-    "កម្មករឃ្លាំងទំនិញ",
-    "ប្រាក់ខែ ៣០០ ដុល្លារ ក្នុងមួយខែ",
-    "ប្រាក់ឈ្នួលគោល ២០៨ ដុល្លារ បូកប្រាក់លើកទឹកចិត្ត",
-    "ប្រាក់ថែមម៉ោង និងប្រាក់រង្វាន់វត្តមាន",
-    "មានកន្លែងស្នាក់នៅ និងអាហារឥតគិតថ្លៃ",
-    "មានឡានដឹកកម្មករទៅមកធ្វើការ",
-    "ចុះឈ្មោះ ប.ស.ស និងធានារ៉ាប់រងសុខភាព",
-    "មានវគ្គបណ្តុះបណ្តាលជំនាញមុនចូលធ្វើការ",
-    "ស្វាគមន៍ពលករចំណាកស្រុកដែលវិលត្រឡប់មកពីប្រទេសថៃ",
-    "អ្នកសម្អាតបន្ទប់សណ្ឋាគារ",
-];
-
-const ENGLISH_LINES: [&str; 8] = [
-    "Immediate start, overtime available.",
-    "Free accommodation near the factory and a meal allowance.",
-    "Returnees from Thailand are welcome; experience abroad counts.",
-    "Training provided for workers without experience.",
-    "Registered with NSSF, health insurance after probation.",
-    "Day shift and night shift, six days a week.",
-    "Transport to the site every morning.",
-    "Wages paid twice a month by bank transfer.",
-];
-
-/// Sectors with the weights (out of 100) a Cambodian job board might show.
-const SECTORS: [(Sector, u64); 9] = [
-    (Sector::Garment, 30),
-    (Sector::Construction, 20),
-    (Sector::Production, 15),
-    (Sector::FoodProcessing, 8),
-    (Sector::Agriculture, 7),
-    (Sector::Hospitality, 8),
-    (Sector::Transport, 5),
-    (Sector::Services, 5),
-    (Sector::Other, 2),
-];
-
-/// SplitMix64: small, fast, and the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
-fn synthetic_vacancies(count: usize) -> Vec<(String, VacancyInput, String, DateTime<Utc>)> {
-    let reference = Reference::embedded();
-    let taxonomy = &reference.taxonomy;
-    let gazetteer = &reference.gazetteer;
-    let occupations = taxonomy.occupations();
-    let provinces = gazetteer.provinces();
-    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    let mut rng = Rng(0x5EED_1234);
-    let mut vacancies = Vec::with_capacity(count);
-    for n in 0..count {
-        let occupation = rng.pick(occupations);
-        let label = if occupation.alt_labels.is_empty() || rng.chance(60) {
-            occupation.label.clone()
-        } else {
-            rng.pick(&occupation.alt_labels).clone()
-        };
-        let khmer = *rng.pick(&KHMER_PHRASES);
-        let title = match rng.below(10) {
-            0..=4 => label.clone(),
-            5..=7 => khmer.to_string(),
-            _ => format!("{label} – {khmer}"),
-        };
-        let mut description = String::new();
-        for _ in 0..1 + rng.below(3) {
-            let phrase: &&str = rng.pick(&KHMER_PHRASES);
-            description.push_str(phrase);
-            description.push(' ');
-        }
-        description.push_str(&format!("We are hiring: {label}. "));
-        let line: &&str = rng.pick(&ENGLISH_LINES);
-        description.push_str(line);
-
-        let mut weight = rng.below(100) as u64;
-        let sector = SECTORS
-            .iter()
-            .find(|(_, share)| {
-                if weight < *share {
-                    true
-                } else {
-                    weight -= share;
-                    false
-                }
-            })
-            .map_or(Sector::Other, |(sector, _)| *sector);
-        let province = rng.pick(provinces);
-        let district = if rng.chance(50) {
-            gazetteer
-                .districts_of(&province.code)
-                .first()
-                .map(|district| district.code.clone())
-        } else {
-            None
-        };
-        let required: Vec<_> = occupation
-            .essential_skills
-            .iter()
-            .take(4)
-            .map(|id| json!({"skill": taxonomy.skill(*id).id, "min_level": 1 + rng.below(3)}))
-            .collect();
-        let preferred: Vec<_> = occupation
-            .optional_skills
-            .iter()
-            .take(2)
-            .map(|id| json!({"skill": taxonomy.skill(*id).id}))
-            .collect();
-        let wage_min = 180 + 10 * rng.below(30);
-        let status = match rng.below(10) {
-            0 => "filled",
-            1 => "closed",
-            _ => "open",
-        };
-        let benefits: Vec<&str> = Benefit::ALL
-            .into_iter()
-            .map(Benefit::code)
-            .filter(|_| rng.chance(25))
-            .collect();
-        let mut document = json!({
-            "employer_id": format!("e{}", rng.below(2_000)),
-            "title": title,
-            "description": description,
-            "sector": sector,
-            "occupation": occupation.id,
-            "province_code": province.code,
-            "positions": 1 + rng.below(50),
-            "required_skills": required,
-            "preferred_skills": preferred,
-            "benefits": benefits,
-            "status": status,
-        });
-        if let Some(district) = district {
-            document["district_code"] = json!(district);
-        }
-        if rng.chance(85) {
-            document["wage_min_usd"] = json!(wage_min);
-            if rng.chance(70) {
-                document["wage_max_usd"] = json!(wage_min + 10 * rng.below(15));
-            }
-        }
-        let vacancy: VacancyInput = serde_json::from_value(document).expect("valid vacancy");
-        let posted_at = start + chrono::Duration::minutes(rng.below(365 * 24 * 60) as i64);
-        vacancies.push((
-            format!("{n:08}"),
-            vacancy,
-            format!("Employer {}", rng.below(2_000)),
-            posted_at,
-        ));
-    }
-    vacancies
-}
+mod search_data;
+use search_data::synthetic_vacancies;
 
 struct Case {
     category: &'static str,

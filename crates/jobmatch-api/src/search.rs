@@ -67,4 +67,12 @@ impl Derived for Search {
     fn resume_from(&self) -> Option<i64> {
         self.resume_from
     }
+
+    fn follows(&self, entity: Entity) -> bool {
+        matches!(entity, Entity::Vacancy | Entity::Employer)
+    }
+
+    fn needs_employer(&self) -> bool {
+        true
+    }
 }

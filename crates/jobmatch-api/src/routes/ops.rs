@@ -1,11 +1,12 @@
 //! Operations endpoints: liveness, readiness, metrics. No authentication, no
 //! personal data.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, Problem};
+use crate::error::PROBLEM_JSON;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -23,8 +24,56 @@ pub struct Readiness {
     /// Sequence of the latest write in the change feed.
     pub change_feed_seq: i64,
     /// Sequence of the latest change that matching and search reflect; it trails
-    /// `change_feed_seq` by at most a moment while writes arrive.
+    /// `change_feed_seq` by at most a moment while writes arrive. While the search
+    /// index is rebuilding, what matching reflects.
     pub indexed_seq: i64,
+    /// The search index: `ready`, or `rebuilding` from the database (after it was
+    /// found missing, damaged or of an older version); searches answer 503 meanwhile.
+    #[schema(example = "ready")]
+    pub search: SearchReadiness,
+}
+
+#[derive(Serialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchReadiness {
+    Ready,
+    Rebuilding,
+}
+
+/// Not ready: a problem document that also carries what is known of the
+/// readiness fields (all of them while the search index rebuilds; no sequence
+/// numbers when the database does not answer).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "unavailable", "title": "Service unavailable", "status": 503,
+    "detail": "the search index is being rebuilt from the database",
+    "database": "sqlite", "change_feed_seq": 1042, "indexed_seq": 1042, "search": "rebuilding"
+}))]
+pub struct NotReady {
+    #[serde(rename = "type")]
+    #[schema(example = "unavailable")]
+    pub problem_type: &'static str,
+    pub title: &'static str,
+    #[schema(example = 503)]
+    pub status: u16,
+    pub detail: String,
+    pub database: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub change_feed_seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub indexed_seq: Option<i64>,
+    pub search: SearchReadiness,
+}
+
+impl NotReady {
+    fn response(self) -> HttpResponse {
+        HttpResponse::ServiceUnavailable()
+            .content_type(PROBLEM_JSON)
+            .insert_header((header::RETRY_AFTER, SEARCH_RETRY_AFTER_SECONDS.to_string()))
+            .json(self)
+    }
 }
 
 /// Liveness
@@ -39,26 +88,55 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness
 ///
-/// Ready when the database answers.
+/// Ready when the database answers and the search index is not being rebuilt.
 #[utoipa::path(tag = "operations", operation_id = "readyz", security(()),
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "Not ready; the detail says why", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not ready; the detail says why. While the search index is rebuilding, the document also carries the readiness fields, with `search` set to `rebuilding`; everything but search is served meanwhile.", body = NotReady, content_type = "application/problem+json"),
     ))]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let seq = state
-        .store
-        .latest_change_seq()
-        .await
-        .map_err(|_| ApiError::Unavailable("the database does not answer".to_string()))?;
-    Ok(HttpResponse::Ok().json(Readiness {
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let database = state.store.backend_name();
+    let search = if state.search_feed.is_rebuilding() {
+        SearchReadiness::Rebuilding
+    } else {
+        SearchReadiness::Ready
+    };
+    let not_ready = |detail: &str| NotReady {
+        problem_type: "unavailable",
+        title: "Service unavailable",
+        status: 503,
+        detail: detail.to_string(),
+        database,
+        change_feed_seq: None,
+        indexed_seq: None,
+        search,
+    };
+    let Ok(seq) = state.store.latest_change_seq().await else {
+        return not_ready("the database does not answer").response();
+    };
+    let indexed_seq = state.feed.applied();
+    if search == SearchReadiness::Rebuilding {
+        return NotReady {
+            change_feed_seq: Some(seq),
+            indexed_seq: Some(indexed_seq),
+            ..not_ready("the search index is being rebuilt from the database")
+        }
+        .response();
+    }
+    HttpResponse::Ok().json(Readiness {
         status: "ready",
-        database: state.store.backend_name(),
+        database,
         change_feed_seq: seq,
-        indexed_seq: state.feed.applied(),
-    }))
+        indexed_seq,
+        search,
+    })
 }
+
+/// What `Retry-After` says while the server is not ready (the search index
+/// rebuilds): a rebuild of 100,000 vacancies takes seconds, so asking again after a
+/// few is neither idle long nor a flood.
+pub const SEARCH_RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Metrics
 ///

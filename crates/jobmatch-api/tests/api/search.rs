@@ -134,3 +134,103 @@ async fn query_syntax_in_user_text_is_only_text_and_bad_cursors_are_refused() {
             .contains("cursor")
     );
 }
+
+#[tokio::test]
+async fn while_the_search_index_rebuilds_searches_answer_503_and_everything_else_works() {
+    let app = spawn_app().await;
+    let employer = app.create_employer().await;
+    let employer_id = employer["id"].as_str().unwrap();
+    let welder = vacancy(&app, employer_id, "Welder", "construction", "12").await;
+
+    // A second server over the same database, whose search index on disk is missing;
+    // its rebuild is held until the test has looked.
+    let search_dir = tempfile::tempdir().expect("temporary directory");
+    let (release_rebuild, hold) = tokio::sync::oneshot::channel();
+    let rebuilding = jobmatch_api::Application::build_with(
+        "127.0.0.1:0",
+        app.store.clone(),
+        Some(search_dir.path()),
+        jobmatch_api::server::StartOptions {
+            hold_search_rebuild: Some(hold),
+            ..jobmatch_api::server::StartOptions::default()
+        },
+    )
+    .await
+    .expect("server starts without waiting for the rebuild");
+    let address = format!("http://127.0.0.1:{}", rebuilding.port());
+    tokio::spawn(rebuilding.run());
+    let get = |path: &str| {
+        app.client
+            .get(format!("{address}{path}"))
+            .bearer_auth(&app.staff_key)
+            .send()
+    };
+
+    let ready = get("/readyz").await.expect("sent");
+    let not_ready = assert_problem(ready, 503).await;
+    assert_eq!(not_ready["search"], "rebuilding", "{not_ready}");
+    assert_eq!(not_ready["database"], "sqlite", "{not_ready}");
+    assert!(
+        not_ready["change_feed_seq"]
+            .as_i64()
+            .is_some_and(|seq| seq > 0)
+    );
+    assert!(not_ready["indexed_seq"].is_i64(), "{not_ready}");
+
+    let searched = get("/v1/vacancies?q=welder").await.expect("sent");
+    let retry_after = searched
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u32>().ok());
+    assert!(
+        retry_after.is_some_and(|seconds| seconds > 0),
+        "{retry_after:?}"
+    );
+    let problem = assert_problem(searched, 503).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|detail| detail.contains("rebuilt")),
+        "{problem}"
+    );
+
+    // Reads and writes that do not search are served as usual.
+    let read = get(&format!("/v1/vacancies/{welder}")).await.expect("sent");
+    assert_eq!(read.status(), 200);
+    let written = app
+        .client
+        .post(format!("{address}/v1/vacancies?wait_for=indexed"))
+        .bearer_auth(&app.staff_key)
+        .json(&json!({"employer_id": employer_id, "title": "Electrician", "sector": "construction", "province_code": "12"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(written.status(), 201);
+    let electrician = written.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    release_rebuild.send(()).expect("the rebuild is waiting");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let ready = get("/readyz").await.expect("sent");
+        if ready.status() == 200 {
+            let ready: Value = ready.json().await.expect("json");
+            assert_eq!(ready["search"], "ready");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rebuild did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for (query, expected) in [("q=welder", welder), ("q=electrician", electrician)] {
+        let found = get(&format!("/v1/vacancies?{query}")).await.expect("sent");
+        assert_eq!(found.status(), 200, "{query}");
+        let page: Value = found.json().await.expect("json");
+        assert_eq!(ids(&page), vec![expected], "{query}: {page}");
+    }
+}
