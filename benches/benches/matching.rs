@@ -6,7 +6,8 @@
 //! returnee home provinces). Smaller runs: `JOBMATCH_BENCH_WORKERS=100000
 //! JOBMATCH_BENCH_VACANCIES=10000 cargo bench -p jobmatch-benches --bench matching`.
 //! Before criterion's own measurements, the bench prints p50/p99 over 200 distinct
-//! queries of each kind, with related-skill credit on (the default) and off.
+//! queries of each kind, with related-skill credit on (the default) and off, and
+//! candidates with congestion damping off and at 0.1, side by side.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -171,6 +172,33 @@ fn measure(fixture: &Fixture) {
             }
         }
         report(&format!("top-20 vacancies for a worker ({label})"), times);
+    }
+
+    // Congestion damping side by side with the same queries undamped: its cost is
+    // counting, for the candidates near the top, the other vacancies they qualify for.
+    for (label, damping) in [
+        ("congestion damping off", 0.0),
+        ("congestion damping 0.1", 0.1),
+    ] {
+        let query = CandidateQuery {
+            congestion_damping: damping,
+            ..CandidateQuery::new(today)
+        };
+        let mut times = Vec::with_capacity(QUERIES);
+        for _ in 0..2 {
+            times.clear();
+            for id in &fixture.vacancy_ids {
+                let started = Instant::now();
+                black_box(
+                    fixture
+                        .index
+                        .candidates_for_vacancy(id, &query)
+                        .expect("query"),
+                );
+                times.push(started.elapsed());
+            }
+        }
+        report(&format!("top-20 candidates for a vacancy ({label})"), times);
     }
 
     // How much related-skill credit changes the lists: share of top-20 entries that

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use jobmatch_store::ApiKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
@@ -58,31 +59,12 @@ pub struct Principal {
     pub role: Role,
     /// Set for employer keys: the one employer they act for.
     pub employer_id: Option<String>,
+    /// For partner keys: the employers whose records they may read (those they
+    /// registered and those linked to them), read when the request starts.
+    pub linked_employers: Vec<String>,
 }
 
 impl Principal {
-    /// Refuses the request unless the key has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "a key with role {} may not do this",
-                self.role.code()
-            )))
-        }
-    }
-
-    /// Employer keys may act only for their own employer; other roles for any.
-    pub fn require_employer_scope(&self, employer_id: &str) -> Result<(), ApiError> {
-        match (self.role, &self.employer_id) {
-            (Role::Employer, Some(own)) if own != employer_id => Err(ApiError::Forbidden(
-                "an employer key acts only for its own employer".to_string(),
-            )),
-            _ => Ok(()),
-        }
-    }
-
     /// The source that scopes `external_id`: each key is its own source.
     pub fn source(&self) -> &str {
         &self.key_id
@@ -158,10 +140,14 @@ async fn authenticate(request: HttpRequest) -> Result<Principal, ApiError> {
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".to_string())
         })?;
+    let presented_hash = hash_key(secret);
     let key = state
         .store
-        .api_key_by_hash(&hash_key(secret))
+        .api_key_by_hash(&presented_hash)
         .await?
+        // The database found the row by an index on the hash; comparing again in
+        // constant time keeps the decision itself free of timing differences.
+        .filter(|key| bool::from(key.hash.as_bytes().ct_eq(presented_hash.as_bytes())))
         .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
     if key.revoked_at.is_some() {
         return Err(ApiError::Unauthorized(
@@ -175,10 +161,16 @@ async fn authenticate(request: HttpRequest) -> Result<Principal, ApiError> {
     }
     let role = Role::from_code(&key.role)
         .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
+    state.rate_limits.check(&key.id)?;
+    let linked_employers = match role {
+        Role::Partner => state.store.partner_employer_ids(&key.id).await?,
+        _ => Vec::new(),
+    };
     Ok(Principal {
         key_id: key.id,
         role,
         employer_id: key.employer_id,
+        linked_employers,
     })
 }
 

@@ -6,12 +6,14 @@
 //! the top-level field that failed, until it succeeds or nothing is left to drop.
 //! Only a document that deserialises is checked against the domain rules.
 
+use std::any::TypeId;
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use jobmatch_domain::{FieldError, Reference, Validate};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa::openapi::{RefOr, schema::Schema};
@@ -22,44 +24,100 @@ use crate::error::ApiError;
 /// about 15 KB, a batch of records comes with its own endpoint.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// Most field errors listed in one answer; every resource has fewer fields, so
+/// only lists of many bad items reach it.
+const MAX_REPORTED_ERRORS: usize = 100;
+
 /// Checks that the body is declared as JSON (`application/json`, or a `+json`
-/// type such as `application/merge-patch+json`).
+/// type such as `application/merge-patch+json`) in UTF-8, the only encoding JSON
+/// has (RFC 8259), and that it is not compressed.
+///
+/// Bodies are read as sent: nothing inflates a `Content-Encoding`, so a
+/// compressed body is refused here, before a byte of it is read, rather than
+/// parsed as garbage (or, were it inflated, able to grow a few KiB into
+/// gigabytes).
 pub fn require_json_content_type(request: &HttpRequest) -> Result<(), ApiError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-    {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType(format!(
-            "send the body as application/json, not {}",
-            if content_type.is_empty() {
-                "without a Content-Type"
-            } else {
-                content_type
-            }
-        )))
+    for coding in request.headers().get_all(header::CONTENT_ENCODING) {
+        let identity = coding.to_str().is_ok_and(|codings| {
+            codings
+                .split(',')
+                .all(|coding| coding.trim().eq_ignore_ascii_case("identity"))
+        });
+        if !identity {
+            return Err(ApiError::UnsupportedMediaType {
+                header: "Content-Encoding",
+                message: "compressed bodies are not accepted; send the body uncompressed"
+                    .to_string(),
+            });
+        }
     }
+    let refuse = |message: String| ApiError::UnsupportedMediaType {
+        header: "Content-Type",
+        message,
+    };
+    let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
+        return Err(refuse(
+            "send the body as application/json; the header is missing".to_string(),
+        ));
+    };
+    let Ok(content_type) = value.to_str() else {
+        return Err(refuse(
+            "is not a media type; send the body as application/json".to_string(),
+        ));
+    };
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    if !(essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json")))
+    {
+        // Quoted with Debug so that a hostile header cannot shape the message.
+        return Err(refuse(format!(
+            "send the body as application/json, not {:?}",
+            shorten(content_type)
+        )));
+    }
+    for parameter in parts {
+        let (name, charset) = parameter.split_once('=').unwrap_or((parameter, ""));
+        let charset = charset.trim().trim_matches('"');
+        if name.trim().eq_ignore_ascii_case("charset")
+            && !charset.eq_ignore_ascii_case("utf-8")
+            && !charset.eq_ignore_ascii_case("utf8")
+        {
+            return Err(refuse(format!(
+                "JSON is read as UTF-8 only, not {:?}",
+                shorten(charset)
+            )));
+        }
+    }
+    Ok(())
 }
 
-/// Parses bytes into a JSON object, or a 400 naming the problem.
+/// At most 100 characters of a client's text, to quote it in a message.
+fn shorten(text: &str) -> String {
+    text.chars().take(100).collect()
+}
+
+/// Parses bytes into a JSON object, or a 400 naming the problem. A key given
+/// twice in one object is refused: parsers disagree on which of the two counts,
+/// so a document that one system checked could mean something else here.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge {
             limit_bytes: MAX_BODY_BYTES,
         });
     }
-    let value: Value = serde_json::from_slice(bytes)
+    let duplicate = std::cell::RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = UniqueKeys {
+        path: String::new(),
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    if let Some(path) = duplicate.into_inner() {
+        return Err(ApiError::bad_request(&path, "is given more than once"));
+    }
+    let value = parsed
         .map_err(|error| ApiError::bad_request("body", format!("is not valid JSON: {error}")))?;
     match value {
         Value::Object(object) => Ok(object),
@@ -67,10 +125,93 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Reads any JSON value as serde_json's `Value` does, but fails on the first key
+/// an object repeats, recording its path (`skills[2].level`) in `duplicate`.
+/// serde_json's recursion limit still applies, so deep nesting fails cleanly.
+struct UniqueKeys<'a> {
+    path: String,
+    duplicate: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys<'_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_string()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+        let mut values = Vec::new();
+        loop {
+            let seed = UniqueKeys {
+                path: format!("{}[{}]", self.path, values.len()),
+                duplicate: self.duplicate,
+            };
+            match items.next_element_seed(seed)? {
+                Some(value) => values.push(value),
+                None => return Ok(Value::Array(values)),
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            let path = join_path(&self.path, &key);
+            if object.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(path);
+                return Err(serde::de::Error::custom("a key is given more than once"));
+            }
+            let value = entries.next_value_seed(UniqueKeys {
+                path,
+                duplicate: self.duplicate,
+            })?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 /// Deserialises `object` as `T`, then validates it; all errors together.
 pub fn validated<T>(mut object: Map<String, Value>, reference: &Reference) -> Result<T, ApiError>
 where
-    T: DeserializeOwned + Validate + ToSchema,
+    T: DeserializeOwned + Validate + ToSchema + 'static,
 {
     let mut errors = Vec::new();
     object.values_mut().for_each(whole_numbers_as_integers);
@@ -85,6 +226,16 @@ where
     // The length of a text is checked as sent and again once trimmed.
     let mut seen = std::collections::HashSet::new();
     errors.retain(|error| seen.insert((error.field.clone(), error.message.clone())));
+    // A list of thousands of bad items would otherwise answer one error each:
+    // a response many times the size of the request.
+    if errors.len() > MAX_REPORTED_ERRORS {
+        let more = errors.len() - MAX_REPORTED_ERRORS;
+        errors.truncate(MAX_REPORTED_ERRORS);
+        errors.push(FieldError::new(
+            "body",
+            format!("has {more} more invalid fields, not listed"),
+        ));
+    }
     Err(ApiError::Validation(errors))
 }
 
@@ -108,18 +259,13 @@ fn whole_numbers_as_integers(value: &mut Value) {
 
 /// The schema's `maxLength` holds for text as sent, surrounding white space
 /// included (the domain's rules then count the trimmed text).
-fn check_max_lengths<T: ToSchema>(object: &Map<String, Value>, errors: &mut Vec<FieldError>) {
-    let RefOr::T(Schema::Object(schema)) = T::schema() else {
-        return;
-    };
-    for (field, property) in &schema.properties {
-        let (RefOr::T(Schema::Object(property)), Some(Value::String(text))) =
-            (property, object.get(field))
-        else {
-            continue;
-        };
-        if let Some(max) = property.max_length
-            && text.chars().count() > max
+fn check_max_lengths<T: ToSchema + 'static>(
+    object: &Map<String, Value>,
+    errors: &mut Vec<FieldError>,
+) {
+    for (field, max) in &schema_facts::<T>().max_lengths {
+        if let Some(Value::String(text)) = object.get(field)
+            && text.chars().count() > *max
         {
             errors.push(FieldError::new(
                 field.clone(),
@@ -127,6 +273,53 @@ fn check_max_lengths<T: ToSchema>(object: &Map<String, Value>, errors: &mut Vec<
             ));
         }
     }
+}
+
+/// What [`validated`] reads from a type's schema. Building a schema allocates
+/// the whole tree, far more than validating a document costs, so it is read
+/// once per type (bulk imports validate a million documents).
+struct SchemaFacts {
+    required: Vec<String>,
+    /// `maxLength` of the top-level text properties.
+    max_lengths: Vec<(String, usize)>,
+}
+
+fn schema_facts<T: ToSchema + 'static>() -> Arc<SchemaFacts> {
+    type Cache = RwLock<HashMap<TypeId, Arc<SchemaFacts>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = TypeId::of::<T>();
+    if let Some(facts) = cache
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&key)
+    {
+        return facts.clone();
+    }
+    let facts = Arc::new(match T::schema() {
+        RefOr::T(Schema::Object(object)) => SchemaFacts {
+            required: object.required.clone(),
+            max_lengths: object
+                .properties
+                .iter()
+                .filter_map(|(field, property)| match property {
+                    RefOr::T(Schema::Object(property)) => {
+                        property.max_length.map(|max| (field.clone(), max))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        },
+        _ => SchemaFacts {
+            required: Vec::new(),
+            max_lengths: Vec::new(),
+        },
+    });
+    cache
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(key, facts.clone());
+    facts
 }
 
 /// The fields a merge patch sets to `null` that `T` does not have (at any depth).
@@ -193,27 +386,23 @@ fn object_schema<'a>(
         .find_map(|variant| object_schema(variant, components))
 }
 
-/// The fields the schema of `T` marks as required.
-fn required_fields<T: ToSchema>() -> Vec<String> {
-    match T::schema() {
-        RefOr::T(Schema::Object(object)) => object.required.clone(),
-        _ => Vec::new(),
-    }
-}
-
-fn deserialize_reporting_every_field<T: DeserializeOwned + ToSchema>(
-    mut object: Map<String, Value>,
+fn deserialize_reporting_every_field<T: DeserializeOwned + ToSchema + 'static>(
+    object: Map<String, Value>,
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
     // serde stops at the first missing field; the schema names them all.
-    for field in required_fields::<T>() {
-        if !object.contains_key(&field) {
-            errors.push(FieldError::new(field, "is required"));
+    for field in &schema_facts::<T>().required {
+        if !object.contains_key(field) {
+            errors.push(FieldError::new(field.clone(), "is required"));
         }
     }
+    let mut document = Value::Object(object);
     // Each round that fails removes one top-level field, so this ends.
     loop {
-        let attempt: Result<T, _> = serde_path_to_error::deserialize(Value::Object(object.clone()));
+        let attempt: Result<T, _> = serde_path_to_error::deserialize(&document);
+        let Value::Object(object) = &mut document else {
+            return None;
+        };
         let error = match attempt {
             Ok(value) => return Some(value),
             Err(error) => error,

@@ -60,12 +60,23 @@ pub enum ApiError {
     Conflict(String),
     #[error("the request body is larger than {limit_bytes} bytes")]
     PayloadTooLarge { limit_bytes: usize },
-    #[error("{0}")]
-    UnsupportedMediaType(String),
+    /// A body the server cannot read as sent: `header` (`Content-Type` or
+    /// `Content-Encoding`) says what is wrong with it.
+    #[error("{header}: {message}")]
+    UnsupportedMediaType {
+        header: &'static str,
+        message: String,
+    },
     #[error("{method} is not allowed here; allowed: {allow}")]
     MethodNotAllowed { method: String, allow: String },
     #[error("{0}")]
     Unavailable(String),
+    /// Over the key's request rate; `Retry-After` says when to try again.
+    #[error("too many requests for this API key; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// The request took longer than the server allows one request to take.
+    #[error("the request took longer than {limit_secs} s and was abandoned")]
+    Timeout { limit_secs: u64 },
     /// Any other refusal, produced outside the handlers (by actix-web itself).
     #[error("{detail}")]
     Http { status: StatusCode, detail: String },
@@ -109,11 +120,13 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => ("version_mismatch", "Precondition failed"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PayloadTooLarge { .. } => ("payload_too_large", "Request body too large"),
-            ApiError::UnsupportedMediaType(_) => {
+            ApiError::UnsupportedMediaType { .. } => {
                 ("unsupported_media_type", "Unsupported media type")
             }
             ApiError::MethodNotAllowed { .. } => ("method_not_allowed", "Method not allowed"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::TooManyRequests { .. } => ("rate_limited", "Too many requests"),
+            ApiError::Timeout { .. } => ("timeout", "Request timed out"),
             ApiError::Http { status, .. } => (http_problem_type(*status), "Request refused"),
             ApiError::Internal(_) => ("internal_error", "Internal error"),
         }
@@ -123,6 +136,13 @@ impl ApiError {
         let (problem_type, title) = self.kind();
         let errors = match self {
             ApiError::BadRequest { errors, .. } | ApiError::Validation(errors) => errors.clone(),
+            ApiError::UnsupportedMediaType { header, message } => {
+                vec![FieldError::new(*header, message.clone())]
+            }
+            // Every refused key was refused for what its header carried.
+            ApiError::Unauthorized(message) => {
+                vec![FieldError::new("Authorization", message.clone())]
+            }
             _ => Vec::new(),
         };
         let detail = match self {
@@ -156,9 +176,11 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Http { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -175,10 +197,24 @@ impl ResponseError for ApiError {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
             ApiError::MethodNotAllowed { allow, .. } => {
                 if let Ok(value) = HeaderValue::from_str(allow) {
                     response.insert_header((header::ALLOW, value));
                 }
+            }
+            // RFC 9110 (15.5.16): a refused content coding answers with the codings
+            // that would have been accepted.
+            ApiError::UnsupportedMediaType {
+                header: "Content-Encoding",
+                ..
+            } => {
+                response.insert_header((
+                    header::ACCEPT_ENCODING,
+                    HeaderValue::from_static("identity"),
+                ));
             }
             _ => {}
         }

@@ -4,8 +4,8 @@ use std::sync::{RwLock, RwLockReadGuard};
 
 use jobmatch_domain::Reference;
 use jobmatch_domain::resources::{VacancyInput, WorkerInput};
-use jobmatch_matching::{MatchError, MatchIndex, Weights};
-use jobmatch_store::Entity;
+use jobmatch_matching::{MatchError, MatchIndex, VacancyProfile, Weights, WorkerProfile};
+use jobmatch_store::{Entity, RawRecord};
 use serde::Deserialize;
 
 use crate::follower::{Applied, Derived};
@@ -14,12 +14,20 @@ use crate::follower::{Applied, Derived};
 /// change-feed follower (the only writer).
 pub struct Matching {
     index: RwLock<MatchIndex<'static>>,
+    reference: &'static Reference,
+}
+
+/// A profile parsed from its stored document, ready to enter the index.
+enum Parsed {
+    Worker(WorkerProfile),
+    Vacancy(VacancyProfile),
 }
 
 impl Matching {
     pub fn new(reference: &'static Reference, weights: Weights) -> Result<Matching, MatchError> {
         Ok(Matching {
             index: RwLock::new(MatchIndex::new(reference, weights)?),
+            reference,
         })
     }
 
@@ -32,7 +40,86 @@ impl Matching {
     }
 }
 
+impl Matching {
+    /// Parses one stored document into its profile.
+    fn parse(&self, entity: Entity, raw: &RawRecord) -> Result<Option<Parsed>, String> {
+        let error = |error: serde_json::Error| error.to_string();
+        Ok(match entity {
+            Entity::Worker => {
+                let input: WorkerInput = serde_json::from_str(&raw.body).map_err(error)?;
+                Some(Parsed::Worker(WorkerProfile::from_input(
+                    &raw.id,
+                    &input,
+                    self.reference,
+                )))
+            }
+            Entity::Vacancy => {
+                let input: VacancyInput = serde_json::from_str(&raw.body).map_err(error)?;
+                Some(Parsed::Vacancy(VacancyProfile::from_input(
+                    &raw.id,
+                    &input,
+                    self.reference,
+                )))
+            }
+            Entity::Employer => None,
+        })
+    }
+}
+
 impl Derived for Matching {
+    fn loads_raw(&self, entity: Entity) -> bool {
+        matches!(entity, Entity::Worker | Entity::Vacancy)
+    }
+
+    /// Parses the page on every core (parsing JSON is most of the cost of a
+    /// start-up scan), then takes the write lock once for the whole page.
+    fn load_page(&self, entity: Entity, page: &[RawRecord]) {
+        let threads = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1);
+        let chunk = page.len().div_ceil(threads).max(1);
+        let parsed: Vec<(&RawRecord, Result<Option<Parsed>, String>)> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = page
+                    .chunks(chunk)
+                    .map(|records| {
+                        scope.spawn(move || {
+                            records
+                                .iter()
+                                .map(|raw| (raw, self.parse(entity, raw)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            });
+        let mut index = self
+            .index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (raw, outcome) in parsed {
+            let outcome = outcome.and_then(|profile| match profile {
+                Some(Parsed::Worker(profile)) => index
+                    .upsert_worker_profile(&profile)
+                    .map_err(|error| error.to_string()),
+                Some(Parsed::Vacancy(profile)) => index
+                    .upsert_vacancy_profile(profile)
+                    .map_err(|error| error.to_string()),
+                None => Ok(()),
+            });
+            if let Err(error) = outcome {
+                tracing::error!(entity = entity.as_str(), id = raw.id, %error, "record left out of matching");
+            }
+        }
+    }
+
     fn apply(&self, change: &Applied<'_>) {
         let mut index = self
             .index

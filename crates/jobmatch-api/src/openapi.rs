@@ -77,6 +77,131 @@ fn finish_json(document: &mut Value) {
     add_etag_headers(document);
     add_wait_for_parameter(document);
     add_common_responses(document);
+    any_of_for_overlapping_unions(document);
+    add_links(document);
+    forbid_control_characters_in_query_text(document);
+}
+
+/// What `Params` refuses in every query parameter: control characters other
+/// than tab and line feed. Said in the document for each free-text parameter
+/// (those with no enum, pattern or format of their own, which already exclude
+/// them).
+fn forbid_control_characters_in_query_text(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(operations) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in operations.values_mut() {
+            let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+            else {
+                continue;
+            };
+            for parameter in parameters {
+                if parameter["in"] != "query" {
+                    continue;
+                }
+                let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                let is_string = schema.get("type").is_some_and(|kind| {
+                    kind == "string"
+                        || kind
+                            .as_array()
+                            .is_some_and(|kinds| kinds.contains(&json!("string")))
+                });
+                let constrained = ["enum", "pattern", "format", "$ref"]
+                    .iter()
+                    .any(|keyword| schema.contains_key(*keyword));
+                if is_string && !constrained {
+                    schema.insert(
+                        "pattern".to_string(),
+                        json!("^[^\\x00-\\x08\\x0B-\\x1F\\x7F-\\x9F]*$"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// OpenAPI links from each create to the reads, changes and deletes of what it
+/// created, so that clients (and stateful contract tests) can follow them.
+fn add_links(document: &mut Value) {
+    /// `(link name, operationId)` pairs.
+    type Targets = &'static [(&'static str, &'static str)];
+    const LINKS: [(&str, &str, Targets); 3] = [
+        (
+            "/v1/employers",
+            "201",
+            &[
+                ("GetEmployer", "get_employer"),
+                ("UpdateEmployer", "update_employer"),
+            ],
+        ),
+        (
+            "/v1/vacancies",
+            "201",
+            &[
+                ("GetVacancy", "get_vacancy"),
+                ("UpdateVacancy", "update_vacancy"),
+                ("CloseVacancy", "close_vacancy"),
+                ("VacancyCandidates", "vacancy_candidates"),
+            ],
+        ),
+        (
+            "/v1/workers",
+            "201",
+            &[
+                ("GetWorker", "get_worker"),
+                ("UpdateWorker", "update_worker"),
+                ("EraseWorker", "delete_worker"),
+                ("WorkerVacancies", "worker_vacancies"),
+            ],
+        ),
+    ];
+    for (path, status, links) in LINKS {
+        let pointer = format!("/paths/{}/post/responses/{status}", path.replace('/', "~1"));
+        let Some(response) = document
+            .pointer_mut(&pointer)
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let links: serde_json::Map<String, Value> = links
+            .iter()
+            .map(|(name, operation)| {
+                (
+                    name.to_string(),
+                    json!({
+                        "operationId": operation,
+                        "parameters": {"id": "$response.body#/id"},
+                    }),
+                )
+            })
+            .collect();
+        response.insert("links".to_string(), Value::Object(links));
+    }
+}
+
+/// Untagged unions whose variants can both fit one value (an empty candidate list
+/// fits either view) are `anyOf`, not the `oneOf` utoipa writes.
+fn any_of_for_overlapping_unions(document: &mut Value) {
+    for name in ["CandidateList"] {
+        let Some(schema) = document
+            .pointer_mut(&format!("/components/schemas/{name}"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        if let Some(variants) = schema.remove("oneOf") {
+            schema.insert("anyOf".to_string(), variants);
+        }
+    }
 }
 
 /// Resources whose writes feed matching and search: their writes may wait for it.

@@ -24,6 +24,9 @@ impl<T: DeserializeOwned> FromRequest for Params<T> {
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let query = request.query_string();
+        if let Err(error) = check_query_text(query) {
+            return ready(Err(error));
+        }
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         ready(
@@ -41,6 +44,57 @@ impl<T: DeserializeOwned> FromRequest for Params<T> {
                 }),
         )
     }
+}
+
+/// Refuses what `form_urlencoded` would silently repair or pass on: percent
+/// escapes that decode to invalid UTF-8 (it substitutes U+FFFD, so a search for
+/// `%FF` would quietly become a search for "\u{FFFD}"), and control characters
+/// (NUL, escape sequences), which no parameter has a use for and which the
+/// bodies refuse too. Tab and line feed pass, as they do in body text.
+fn check_query_text(query: &str) -> Result<(), ApiError> {
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = match percent_decode(raw_name) {
+            Ok(name) if !has_control(&name) => name,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "query",
+                    "a parameter name is not valid UTF-8 text",
+                ));
+            }
+        };
+        match percent_decode(raw_value) {
+            Ok(value) if has_control(&value) => {
+                return Err(ApiError::bad_request(
+                    &name,
+                    "must not contain control characters",
+                ));
+            }
+            Ok(_) => {}
+            Err(()) => {
+                return Err(ApiError::bad_request(
+                    &name,
+                    "is not valid UTF-8 once percent-decoded",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space), strict about
+/// UTF-8. A `%` not followed by two hex digits stays as it is, as browsers do.
+fn percent_decode(text: &str) -> Result<String, ()> {
+    let spaced = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| ())
 }
 
 /// A page of a list: the items and the cursor of the next page (`null` on the last).

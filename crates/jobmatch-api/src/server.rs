@@ -17,7 +17,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::follower::{Derived, Follower};
+use crate::follower::{Derived, FeedPosition, Follower};
 use crate::matching::Matching;
 use crate::metrics::Metrics;
 use crate::openapi::{ApiDoc, finish};
@@ -34,6 +34,17 @@ pub fn api_document() -> utoipa::openapi::OpenApi {
         .configure(routes::configure)
         .split_for_parts();
     finish(document)
+}
+
+/// Choices for [`Application::build_with`].
+#[derive(Default)]
+pub struct StartOptions {
+    /// Request rate per key and time per request.
+    pub limits: crate::limits::Limits,
+    /// When given, a search index rebuild waits until this is released (or dropped)
+    /// before it reads the database, so that a test can watch the server answer
+    /// while its search index is rebuilding.
+    pub hold_search_rebuild: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 /// A server bound to its port, not yet running.
@@ -58,15 +69,29 @@ pub enum StartError {
 }
 
 impl Application {
-    /// Binds `address` (port 0 picks a free port, for tests) and prepares the server.
-    /// Binds, builds the derived indexes from the database, and starts following the
-    /// change feed; serving starts with [`Application::run`].
+    /// Binds `address` (port 0 picks a free port, for tests), builds the matching
+    /// index from the database, opens the search index and starts following the change
+    /// feed; serving starts with [`Application::run`].
     ///
-    /// The search index lives in `search_dir`, or in memory when it is `None`.
+    /// The search index lives in `search_dir`, or in memory when it is `None` (built
+    /// before this returns, like matching). An index on disk that is missing, corrupt
+    /// or of an older schema is rebuilt from the database in the background: the
+    /// server answers meanwhile, `/readyz` says 503 and searches answer 503 with
+    /// `Retry-After`.
     pub async fn build(
         address: &str,
         store: Store,
         search_dir: Option<&std::path::Path>,
+    ) -> Result<Application, StartError> {
+        Application::build_with(address, store, search_dir, StartOptions::default()).await
+    }
+
+    /// [`Application::build`] with options.
+    pub async fn build_with(
+        address: &str,
+        store: Store,
+        search_dir: Option<&std::path::Path>,
+        options: StartOptions,
     ) -> Result<Application, StartError> {
         let listener = TcpListener::bind(address).map_err(|source| StartError::Bind {
             address: address.to_string(),
@@ -82,24 +107,57 @@ impl Application {
         let reference = Reference::embedded();
         let matching =
             Arc::new(Matching::new(reference, Weights::default()).map_err(StartError::Matching)?);
-        let search = Arc::new(Search::open(search_dir).map_err(StartError::Search)?);
-        let derived: Vec<Arc<dyn Derived>> = vec![matching.clone(), search.clone()];
-        let (follower, feed) = Follower::bootstrap(store.clone(), derived)
+        let (mut matching_follower, matching_feed) =
+            Follower::new(store.clone(), vec![matching.clone() as Arc<dyn Derived>])
+                .await
+                .map_err(StartError::Indexes)?;
+        matching_follower
+            .rebuild()
             .await
             .map_err(StartError::Indexes)?;
-        tokio::spawn(follower.run());
+        tokio::spawn(matching_follower.run(None));
+
+        let search = Arc::new(Search::open(search_dir).map_err(StartError::Search)?);
+        let (mut search_follower, search_feed) =
+            Follower::new(store.clone(), vec![search.clone() as Arc<dyn Derived>])
+                .await
+                .map_err(StartError::Indexes)?;
+        if search_dir.is_none() {
+            search_follower
+                .rebuild()
+                .await
+                .map_err(StartError::Indexes)?;
+        }
+        tokio::spawn(search_follower.run(options.hold_search_rebuild));
+
+        // One key for every replica: the first server to start stores it.
+        let mut candidate_secret = [0u8; 32];
+        rand::fill(&mut candidate_secret);
+        let pseudonyms = crate::privacy::Pseudonyms::new(
+            &store
+                .server_secret(
+                    crate::privacy::PSEUDONYM_SECRET,
+                    &hex::encode(candidate_secret),
+                )
+                .await
+                .map_err(StartError::Indexes)?,
+        );
         let state = web::Data::new(AppState {
             store,
             reference,
             metrics: Metrics::new(),
             search,
             matching,
-            feed,
+            feed: FeedPosition::combined([matching_feed, search_feed.clone()]),
+            search_feed,
+            rate_limits: crate::limits::RateLimits::new(&options.limits),
+            pseudonyms,
         });
         let document = api_document();
         let routes_by_path = Arc::new(RouteTable::from_document(&document));
         let server = HttpServer::new(move || {
             let routes_by_path = routes_by_path.clone();
+            let literal_routes = routes_by_path.clone();
             App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
@@ -114,6 +172,11 @@ impl Application {
                     .default_service(web::to(move |request: HttpRequest| {
                         let routes_by_path = routes_by_path.clone();
                         async move { fallback(&request, &routes_by_path) }
+                    }))
+                    .wrap(from_fn(time_limit))
+                    .wrap(from_fn({
+                        let routes = literal_routes.clone();
+                        move |request, next| literal_path_methods(routes.clone(), request, next)
                     }))
                     .wrap(from_fn(problems_and_metrics))
                     .wrap(TracingLogger::default())
@@ -168,6 +231,15 @@ impl RouteTable {
         RouteTable { routes }
     }
 
+    /// The methods of `path` when the document lists it as it is, with no
+    /// parameter in it.
+    fn literal_methods(&self, path: &str) -> Option<String> {
+        self.routes.iter().find_map(|(template, methods)| {
+            let literal = template.iter().all(|segment| !segment.starts_with('{'));
+            (literal && template.join("/") == path).then(|| methods.join(", "))
+        })
+    }
+
     fn allowed_methods(&self, path: &str) -> Option<String> {
         let segments: Vec<&str> = path.split('/').collect();
         self.routes.iter().find_map(|(template, methods)| {
@@ -178,6 +250,31 @@ impl RouteTable {
             matches.then(|| methods.join(", "))
         })
     }
+}
+
+/// A path written out in full in the document (`/v1/workers/batch`) is that
+/// resource, even where a template (`/v1/workers/{id}`) would also match it: a
+/// method it does not accept is 405, not a lookup of a record called "batch".
+async fn literal_path_methods(
+    routes: Arc<RouteTable>,
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(allow) = routes.literal_methods(request.path())
+        && !allow
+            .split(", ")
+            .any(|method| method == request.method().as_str())
+    {
+        let error = ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow,
+        };
+        let response = actix_web::ResponseError::error_response(&error);
+        return Ok(request.into_response(response).map_into_right_body());
+    }
+    next.call(request)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 fn fallback(request: &HttpRequest, routes: &RouteTable) -> Result<HttpResponse, ApiError> {
@@ -195,6 +292,31 @@ fn fallback(request: &HttpRequest, routes: &RouteTable) -> Result<HttpResponse, 
             "there is no resource at {}",
             request.path()
         ))),
+    }
+}
+
+/// Abandons a request that runs longer than the configured limit with 503
+/// problem+json. Dropping the handler's future rolls back a transaction that has
+/// not committed; one that has committed stays (a client that retries with the
+/// same `external_id` gets the record, not a duplicate).
+///
+/// The refusal leaves as an error (actix-web renders it with
+/// [`ApiError`]'s problem+json): the request cannot be kept to build a
+/// response, since routing needs it unshared.
+async fn time_limit(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let limit = request
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.rate_limits.limits().request_timeout)
+        .unwrap_or(crate::limits::Limits::default().request_timeout);
+    match tokio::time::timeout(limit, next.call(request)).await {
+        Ok(response) => response,
+        Err(_) => Err(ApiError::Timeout {
+            limit_secs: limit.as_secs(),
+        }
+        .into()),
     }
 }
 

@@ -16,6 +16,15 @@ pub struct AppState {
     pub metrics: Metrics,
     pub matching: Arc<Matching>,
     pub search: Arc<Search>,
-    /// How far the derived indexes have followed the change feed.
+    /// How far the derived indexes (matching and search) have followed the change feed.
     pub feed: FeedPosition,
+    /// How far the search index alone has; it reads [`Progress::Rebuilding`] while
+    /// the index is rebuilt from the database.
+    ///
+    /// [`Progress::Rebuilding`]: crate::follower::Progress::Rebuilding
+    pub search_feed: FeedPosition,
+    /// Requests per API key.
+    pub rate_limits: crate::limits::RateLimits,
+    /// Per-employer pseudonyms of candidates.
+    pub pseudonyms: crate::privacy::Pseudonyms,
 }

@@ -1,6 +1,9 @@
-//! The `jobmatch` command: the server, key management and the OpenAPI document.
+//! The `jobmatch` command: the server, key management, bulk import, synthetic
+//! data and the OpenAPI document.
 
 mod demo;
+mod r#gen;
+mod import;
 
 use std::path::PathBuf;
 
@@ -68,6 +71,30 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// How much each API key may ask of the server.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Sustained requests per minute per API key.
+    #[arg(long, env = "JOBMATCH_RATE_LIMIT_PER_MINUTE", default_value = "3000")]
+    rate_limit_per_minute: std::num::NonZeroU32,
+    /// Requests a key may send at once before the sustained rate applies.
+    #[arg(long, env = "JOBMATCH_RATE_LIMIT_BURST", default_value = "300")]
+    rate_limit_burst: std::num::NonZeroU32,
+    /// Longest a request may run before it is abandoned with 503, in seconds.
+    #[arg(long, env = "JOBMATCH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+}
+
+impl From<LimitArgs> for jobmatch_api::limits::Limits {
+    fn from(args: LimitArgs) -> Self {
+        jobmatch_api::limits::Limits {
+            requests_per_minute: args.rate_limit_per_minute,
+            burst: args.rate_limit_burst,
+            request_timeout: std::time::Duration::from_secs(args.request_timeout_secs.max(1)),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API.
@@ -80,6 +107,8 @@ enum Command {
         /// Load a demonstration data set into an empty database and print a key to try it with.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Manage API keys.
     Keys {
@@ -90,6 +119,51 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Write a synthetic national-scale data set as NDJSON files for `import`.
+    Gen {
+        /// Returnee profiles to write (workers.ndjson).
+        #[arg(long)]
+        workers: usize,
+        /// Vacancies to write (vacancies.ndjson).
+        #[arg(long)]
+        vacancies: usize,
+        /// Employers to write (employers.ndjson); one per 50 vacancies when absent.
+        #[arg(long)]
+        employers: Option<usize>,
+        /// Directory for the three files; created if missing.
+        #[arg(long)]
+        out: PathBuf,
+        /// The same seed (and date) gives the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The day dates are relative to (YYYY-MM-DD); today when absent.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// Import employers, vacancies or returnee profiles from NDJSON or CSV.
+    ///
+    /// Every row is validated as the API validates a create request; bad rows are
+    /// reported (line, field, message) and skipped, good rows are stored. Rows are
+    /// keyed on (source, external_id): importing again updates changed rows and
+    /// leaves the others alone. Exit status 2 when any row was rejected.
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: import::Kind,
+        /// The NDJSON or CSV file.
+        file: PathBuf,
+        /// Where the records come from; scopes their external_id.
+        #[arg(long, default_value = "import")]
+        source: String,
+        /// ndjson or csv; guessed from the file's extension when absent.
+        #[arg(long, value_enum)]
+        format: Option<import::Format>,
+        /// Write the rejected rows, with their line and errors, to this file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +187,22 @@ enum KeysCommand {
     List,
     /// Revoke a key at once.
     Revoke { id: String },
+    /// Let a partner key read an employer's records and vacancies (beside the
+    /// employers it registered itself).
+    Link {
+        /// The partner key's id (from `keys list`).
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        employer: String,
+    },
+    /// Undo `keys link`.
+    Unlink {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        employer: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -133,15 +223,79 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { command, storage } => runtime.block_on(keys(command, storage)),
+        Command::Gen {
+            workers,
+            vacancies,
+            employers,
+            out,
+            seed,
+            as_of,
+        } => {
+            let started = std::time::Instant::now();
+            let today = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let written = r#gen::write(&out, workers, vacancies, employers, seed, today)?;
+            println!(
+                "wrote {} employers, {} vacancies and {} workers to {} in {:.1} s",
+                written.sizes.employers,
+                written.sizes.vacancies,
+                written.sizes.workers,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Import {
+            kind,
+            file,
+            source,
+            format,
+            report,
+            storage,
+        } => {
+            let Some(format) = format.or_else(|| import::Format::guess(&file)) else {
+                bail!(
+                    "cannot tell the format of {} from its name; add --format ndjson or --format csv",
+                    file.display()
+                );
+            };
+            let options = import::Options {
+                kind,
+                file,
+                source,
+                format,
+                report,
+            };
+            let summary = runtime.block_on(async {
+                let store = storage.open().await?;
+                let summary = import::run(&store, &options).await;
+                store.close().await;
+                summary
+            })?;
+            println!("{summary}");
+            if summary.rejected > 0 {
+                eprintln!(
+                    "{} rows were rejected and not imported; the other rows were",
+                    summary.rejected
+                );
+                std::process::exit(2);
+            }
+            Ok(())
+        }
         Command::Serve {
             bind,
             storage,
             demo,
-        } => runtime.block_on(serve(bind, storage, demo)),
+            limits,
+        } => runtime.block_on(serve(bind, storage, demo, limits.into())),
     }
 }
 
-async fn serve(bind: String, storage: StorageArgs, demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    bind: String,
+    storage: StorageArgs,
+    demo: bool,
+    limits: jobmatch_api::limits::Limits,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     if storage.database_url.is_none() {
         std::fs::create_dir_all(&storage.data_dir).with_context(|| {
@@ -165,7 +319,12 @@ async fn serve(bind: String, storage: StorageArgs, demo: bool) -> anyhow::Result
         None
     };
     let search_dir = storage.data_dir.join("search");
-    let application = jobmatch_api::Application::build(&bind, store, Some(&search_dir)).await?;
+    let options = jobmatch_api::server::StartOptions {
+        limits,
+        ..Default::default()
+    };
+    let application =
+        jobmatch_api::Application::build_with(&bind, store, Some(&search_dir), options).await?;
     let address = format!("http://{}", display_address(&bind, application.port()));
     tracing::info!(%address, backend = "ready", elapsed_ms = started.elapsed().as_millis() as u64, "jobmatch is listening");
     println!("jobmatch is listening on {address}");
@@ -258,6 +417,29 @@ async fn keys(command: KeysCommand, storage: StorageArgs) -> anyhow::Result<()> 
                 bail!("no key has the id {id}");
             }
             println!("revoked {id}");
+        }
+        KeysCommand::Link { key, employer } => {
+            let is_partner = store
+                .list_api_keys()
+                .await?
+                .iter()
+                .any(|stored| stored.id == key && stored.role == Role::Partner.code());
+            if !is_partner {
+                bail!("no partner key has the id {key}");
+            }
+            match store.link_partner(&key, &employer).await {
+                Ok(()) => println!("partner key {key} may now read employer {employer}"),
+                Err(jobmatch_store::StoreError::ReferenceMissing) => {
+                    bail!("no employer has the id {employer}")
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        KeysCommand::Unlink { key, employer } => {
+            if !store.unlink_partner(&key, &employer).await? {
+                bail!("partner key {key} was not linked to employer {employer}");
+            }
+            println!("partner key {key} no longer reads employer {employer}");
         }
     }
     Ok(())

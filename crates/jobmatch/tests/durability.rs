@@ -1,8 +1,10 @@
 //! No acknowledged write is lost: writers hammer a real `jobmatch serve`, the
 //! process is killed with SIGKILL mid-stream, and after a restart every write that
-//! was answered 201 is there. Runs on SQLite always, and on PostgreSQL when
-//! `JOBMATCH_TEST_POSTGRES_URL` is set.
+//! was answered 201 is in the database, in matching and (for vacancies) in search.
+//! Runs on SQLite always, and on PostgreSQL when `JOBMATCH_TEST_POSTGRES_URL` is
+//! set.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,20 +12,62 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::{Server, create_key};
+use common::{Server, create_key, wait_until_ready};
+
+/// A skill id of the embedded ESCO subset, so that vacancies and profiles meet
+/// in matching.
+fn skill_id() -> String {
+    jobmatch_domain::Reference::embedded().taxonomy.skills()[0]
+        .id
+        .clone()
+}
 
 fn worker_body(writer: usize, sequence: usize) -> Value {
     json!({
         "full_name": format!("Durability writer {writer} record {sequence}"),
         "province_code": "22",
         "expected_wage_usd": 200 + sequence % 100,
+        "skills": [{"skill": skill_id(), "level": 2}],
         "external_id": format!("durability-{writer}-{sequence}")
     })
 }
 
-/// 8 writers post profiles until the server dies; returns the acknowledged ids.
-async fn write_until_killed(address: &str, key: &str, server: Server) -> Vec<String> {
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+fn vacancy_body(employer_id: &str, writer: usize, sequence: usize) -> Value {
+    json!({
+        "employer_id": employer_id,
+        "title": format!("Sewing operator {writer}-{sequence}"),
+        "sector": "garment",
+        "province_code": "22",
+        "positions": 1 + sequence % 5,
+        "wage_min_usd": 200,
+        "wage_max_usd": 260,
+        "required_skills": [{"skill": skill_id(), "min_level": 1}],
+        "external_id": format!("durability-vacancy-{writer}-{sequence}")
+    })
+}
+
+/// What was acknowledged, by kind.
+#[derive(Default)]
+struct Acknowledged {
+    workers: Vec<String>,
+    vacancies: Vec<String>,
+}
+
+impl Acknowledged {
+    fn len(&self) -> usize {
+        self.workers.len() + self.vacancies.len()
+    }
+}
+
+/// 8 writers (4 posting profiles, 4 posting vacancies) write until the server
+/// dies; returns what was acknowledged.
+async fn write_until_killed(
+    address: &str,
+    key: &str,
+    employer_id: &str,
+    server: Server,
+) -> Acknowledged {
+    let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -33,19 +77,25 @@ async fn write_until_killed(address: &str, key: &str, server: Server) -> Vec<Str
     for writer in 0..8 {
         let client = client.clone();
         let acknowledged = acknowledged.clone();
-        let url = format!("{address}/v1/workers");
+        let writes_vacancies = writer % 2 == 1;
+        let url = if writes_vacancies {
+            format!("{address}/v1/vacancies")
+        } else {
+            format!("{address}/v1/workers")
+        };
         let key = key.to_string();
+        let employer_id = employer_id.to_string();
         writers.push(tokio::spawn(async move {
             for sequence in 0.. {
                 if Instant::now() > deadline {
                     break;
                 }
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .json(&worker_body(writer, sequence))
-                    .send()
-                    .await;
+                let body = if writes_vacancies {
+                    vacancy_body(&employer_id, writer, sequence)
+                } else {
+                    worker_body(writer, sequence)
+                };
+                let response = client.post(&url).bearer_auth(&key).json(&body).send().await;
                 match response {
                     Ok(response) if response.status() == 201 => {
                         let body: Value = match response.json().await {
@@ -57,7 +107,12 @@ async fn write_until_killed(address: &str, key: &str, server: Server) -> Vec<Str
                             .as_str()
                             .expect("created record has an id")
                             .to_string();
-                        acknowledged.lock().expect("not poisoned").push(id);
+                        let mut acknowledged = acknowledged.lock().expect("not poisoned");
+                        if writes_vacancies {
+                            acknowledged.vacancies.push(id);
+                        } else {
+                            acknowledged.workers.push(id);
+                        }
                     }
                     Ok(response) => panic!("unexpected status {}", response.status()),
                     Err(_) => break,
@@ -74,9 +129,54 @@ async fn write_until_killed(address: &str, key: &str, server: Server) -> Vec<Str
         writer.await.expect("writer task finished");
     }
     Arc::try_unwrap(acknowledged)
+        .ok()
         .expect("writers are done")
         .into_inner()
         .expect("not poisoned")
+}
+
+/// The status of a GET.
+async fn status_of(client: &reqwest::Client, url: String, key: &str) -> u16 {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("restarted server answers")
+        .status()
+        .as_u16()
+}
+
+/// Every open vacancy id that search finds, page by page.
+async fn searchable_vacancies(
+    client: &reqwest::Client,
+    address: &str,
+    key: &str,
+) -> HashSet<String> {
+    let mut found = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{address}/v1/vacancies?limit=100");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("search answers")
+            .json()
+            .await
+            .expect("search page");
+        for item in page["items"].as_array().expect("items") {
+            found.insert(item["id"].as_str().expect("id").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return found,
+        }
+    }
 }
 
 async fn no_acknowledged_write_is_lost(database_url: &str) {
@@ -84,7 +184,19 @@ async fn no_acknowledged_write_is_lost(database_url: &str) {
     let key = create_key(data_dir.path(), database_url);
     let server = Server::start(data_dir.path(), database_url);
     let address = server.address.clone();
-    let acknowledged = write_until_killed(&address, &key, server).await;
+    let client = reqwest::Client::new();
+    let employer: Value = client
+        .post(format!("{address}/v1/employers"))
+        .bearer_auth(&key)
+        .json(&json!({"name": "Durability Garment", "sector": "garment", "province_code": "22"}))
+        .send()
+        .await
+        .expect("employer created")
+        .json()
+        .await
+        .expect("employer JSON");
+    let employer_id = employer["id"].as_str().expect("employer id").to_string();
+    let acknowledged = write_until_killed(&address, &key, &employer_id, server).await;
     assert!(
         acknowledged.len() >= 200,
         "only {} writes were acknowledged",
@@ -92,17 +204,41 @@ async fn no_acknowledged_write_is_lost(database_url: &str) {
     );
 
     let restarted = Server::start(data_dir.path(), database_url);
-    let client = reqwest::Client::new();
-    let mut missing = Vec::new();
-    for id in &acknowledged {
-        let response = client
-            .get(format!("{}/v1/workers/{id}", restarted.address))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .expect("restarted server answers");
-        if response.status() != 200 {
-            missing.push(id.clone());
+    let address = restarted.address.clone();
+    wait_until_ready(&address, Duration::from_secs(60)).await;
+    let mut lost = Vec::new();
+    for id in &acknowledged.workers {
+        if status_of(&client, format!("{address}/v1/workers/{id}"), &key).await != 200 {
+            lost.push(format!("worker {id} in the database"));
+        }
+        if status_of(
+            &client,
+            format!("{address}/v1/workers/{id}/vacancies"),
+            &key,
+        )
+        .await
+            != 200
+        {
+            lost.push(format!("worker {id} in matching"));
+        }
+    }
+    let searchable = searchable_vacancies(&client, &address, &key).await;
+    for id in &acknowledged.vacancies {
+        if status_of(&client, format!("{address}/v1/vacancies/{id}"), &key).await != 200 {
+            lost.push(format!("vacancy {id} in the database"));
+        }
+        if status_of(
+            &client,
+            format!("{address}/v1/vacancies/{id}/candidates"),
+            &key,
+        )
+        .await
+            != 200
+        {
+            lost.push(format!("vacancy {id} in matching"));
+        }
+        if !searchable.contains(id) {
+            lost.push(format!("vacancy {id} in search"));
         }
     }
     restarted.kill_hard();
@@ -110,14 +246,16 @@ async fn no_acknowledged_write_is_lost(database_url: &str) {
     // Written past the test harness's capture, so the figure shows in CI logs.
     let _ = writeln!(
         stderr,
-        "durability: 8 writers, {} acknowledged writes, {} lost",
+        "durability: 8 writers, {} acknowledged writes ({} profiles, {} vacancies), {} lost",
         acknowledged.len(),
-        missing.len()
+        acknowledged.workers.len(),
+        acknowledged.vacancies.len(),
+        lost.len()
     );
     assert!(
-        missing.is_empty(),
-        "{} acknowledged writes were lost: {missing:?}",
-        missing.len()
+        lost.is_empty(),
+        "{} acknowledged writes were lost: {lost:?}",
+        lost.len()
     );
 }
 

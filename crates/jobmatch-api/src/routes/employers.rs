@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, ResourceKind, record_response};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
+use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
 use crate::state::AppState;
 
 impl ResourceKind for EmployerInput {
@@ -62,8 +63,6 @@ pub struct EmployerListQuery {
     pub cursor: Option<String>,
 }
 
-const WRITE_ROLES: [Role; 3] = [Role::Admin, Role::Staff, Role::Partner];
-
 /// Register an employer
 ///
 /// Creates an employer. Sent again with the same `external_id` by the same key, it
@@ -85,7 +84,7 @@ pub async fn create_employer(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&WRITE_ROLES)?;
+    authorize(&principal, Operation::CreateEmployer)?;
     let object = resource::read_object(&request, payload).await?;
     let employer: EmployerInput = crate::body::validated(object, state.reference)?;
     let (status, record) = resource::store_new(&state, &principal, &employer).await?;
@@ -111,9 +110,9 @@ pub async fn get_employer(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Admin, Role::Staff, Role::Partner, Role::Employer])?;
-    principal.require_employer_scope(&id)?;
+    authorize(&principal, Operation::ReadEmployer)?;
     let record = resource::fetch::<EmployerInput>(&state, &id).await?;
+    authorize_record(&principal, Operation::ReadEmployer, owner(&record))?;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -145,9 +144,9 @@ pub async fn update_employer(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Admin, Role::Staff, Role::Employer])?;
-    principal.require_employer_scope(&id)?;
+    authorize(&principal, Operation::UpdateEmployer)?;
     let existing = resource::fetch::<EmployerInput>(&state, &id).await?;
+    authorize_record(&principal, Operation::UpdateEmployer, owner(&existing))?;
     let patch = resource::read_object(&request, payload).await?;
     let (employer, expected) =
         resource::merge_patch::<EmployerInput>(&state, &request, &existing, patch).await?;
@@ -171,15 +170,30 @@ pub async fn list_employers(
     principal: Principal,
     query: Params<EmployerListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&WRITE_ROLES)?;
+    authorize(&principal, Operation::ListEmployers)?;
     let query = query.0;
     let columns = Columns {
         sector: query.sector.map(|sector| sector.code().to_string()),
         province_code: province_filter(state.reference, query.province_code)?,
         ..Columns::default()
     };
-    let page =
-        resource::list::<EmployerInput>(&state, columns, query.limit, query.cursor.as_deref())
-            .await?;
+    let cursor = query.cursor.as_deref();
+    let page = match visibility(&principal, Operation::ListEmployers) {
+        Visibility::All => {
+            resource::list::<EmployerInput>(&state, columns, query.limit, cursor).await?
+        }
+        Visibility::Employers(ids) => {
+            resource::list_among::<EmployerInput>(&state, &ids, &columns, query.limit, cursor)
+                .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// An employer record belongs to itself, and to the key that sent it.
+fn owner(record: &jobmatch_store::Record) -> Owner<'_> {
+    Owner {
+        employer_id: Some(&record.id),
+        source: record.source.as_deref(),
+    }
 }

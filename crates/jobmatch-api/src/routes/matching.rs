@@ -9,6 +9,7 @@ use jobmatch_domain::{FieldError, Sector};
 use jobmatch_matching::{
     CandidateQuery, MatchError, ScoredMatch, VacancyQuery, Weights, WorkerProfile,
 };
+use jobmatch_store::Entity;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -17,7 +18,27 @@ use super::resource;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::params::Params;
+use crate::policy::{Operation, Owner, authorize, authorize_record};
+use crate::privacy::{EmployerCandidate, employer_view};
 use crate::state::AppState;
+
+/// Candidates as the vacancy's employer sees them (see `SECURITY.md`).
+#[derive(Serialize, ToSchema)]
+pub struct PseudonymisedCandidateList {
+    pub items: Vec<EmployerCandidate>,
+    /// Complete in one page.
+    pub next_cursor: Option<String>,
+    pub weights: Weights,
+}
+
+/// A candidate list: [`MatchList`] for staff and admins, pseudonymised for
+/// employers. (Documented as `anyOf`: an empty list fits both.)
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CandidateList {
+    Staff(MatchList),
+    Employer(PseudonymisedCandidateList),
+}
 
 /// Ranked matches and the weights they were scored with.
 #[derive(Serialize, ToSchema)]
@@ -47,6 +68,13 @@ pub struct CandidatesQuery {
         example = "skills:0.6,distance:0.2"
     )]
     pub weights: Option<String>,
+    /// How strongly people who fully qualify for many other open vacancies within their
+    /// reach are moved down this list, so that one strong returnee does not crowd every
+    /// list: the score is multiplied by `1 / (1 + congestion_damping × ln(1 + n))` for
+    /// `n` such vacancies, and the explanation says so. It re-ranks the best `2 × limit`
+    /// candidates by undamped score. 0 switches it off.
+    #[param(minimum = 0, maximum = 1, default = json!(jobmatch_matching::DEFAULT_CONGESTION_DAMPING))]
+    pub congestion_damping: Option<f64>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -109,6 +137,16 @@ fn max_per_employer_of(cap: Option<u32>) -> Result<usize, ApiError> {
     }
 }
 
+fn congestion_damping_of(damping: Option<f64>) -> Result<f64, ApiError> {
+    match damping.unwrap_or(jobmatch_matching::DEFAULT_CONGESTION_DAMPING) {
+        damping if (0.0..=1.0).contains(&damping) => Ok(damping),
+        _ => Err(ApiError::bad_request(
+            "congestion_damping",
+            "must be between 0 and 1",
+        )),
+    }
+}
+
 fn min_score_of(min_score: Option<f64>) -> Result<f64, ApiError> {
     match min_score.unwrap_or(0.0) {
         score if (0.0..=1.0).contains(&score) => Ok(score),
@@ -161,6 +199,9 @@ fn match_error(error: MatchError) -> ApiError {
         MatchError::InvalidMinScore => {
             ApiError::bad_request("min_score", "must be between 0 and 1")
         }
+        MatchError::InvalidCongestionDamping => {
+            ApiError::bad_request("congestion_damping", "must be between 0 and 1")
+        }
         MatchError::InvalidProvinceCode(_) => {
             ApiError::bad_request("province_code", "is not a province code")
         }
@@ -189,7 +230,7 @@ fn list(items: Vec<ScoredMatch>, weights: Weights) -> HttpResponse {
     operation_id = "vacancy_candidates",
     params(("id" = String, Path, description = "Vacancy id", format = "uuid"), CandidatesQuery),
     responses(
-        (status = 200, description = "Candidates, best first", body = MatchList),
+        (status = 200, description = "Candidates, best first: with worker ids for staff and admins, pseudonymised for the vacancy's employer", body = CandidateList),
         (status = 404, description = "No such vacancy", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -200,27 +241,68 @@ pub async fn vacancy_candidates(
     id: web::Path<String>,
     query: Params<CandidatesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Admin, Role::Staff, Role::Employer])?;
+    authorize(&principal, Operation::ListCandidates)?;
     let query = query.0;
     let vacancy = resource::fetch::<jobmatch_domain::resources::VacancyInput>(&state, &id).await?;
-    if let Some(employer_id) = vacancy.columns.employer_id.as_deref() {
-        principal.require_employer_scope(employer_id)?;
-    }
-    let index = state.matching.read();
-    let weights = weights_of(query.weights.as_deref(), index.weights())?;
-    let applied = weights.unwrap_or(*index.weights());
-    let request = CandidateQuery {
-        today: Utc::now().date_naive(),
-        limit: limit_of(query.limit)?,
-        min_score: min_score_of(query.min_score)?,
-        province_code: query.province_code,
-        weights,
-        include_ineligible: query.include_ineligible.unwrap_or(false),
+    let employer_id = vacancy.columns.employer_id.clone().unwrap_or_default();
+    authorize_record(
+        &principal,
+        Operation::ListCandidates,
+        Owner {
+            employer_id: Some(&employer_id),
+            source: vacancy.source.as_deref(),
+        },
+    )?;
+    let pseudonymised = principal.role == Role::Employer;
+    // The index is read-locked only while it ranks, never across a database call.
+    let (items, applied) = {
+        let index = state.matching.read();
+        let weights = weights_of(query.weights.as_deref(), index.weights())?;
+        let applied = weights.unwrap_or(*index.weights());
+        let request = CandidateQuery {
+            today: Utc::now().date_naive(),
+            limit: limit_of(query.limit)?,
+            min_score: min_score_of(query.min_score)?,
+            province_code: query.province_code,
+            weights,
+            // The reasons of ineligible pairs can tell an exact age: staff only.
+            include_ineligible: query.include_ineligible.unwrap_or(false) && !pseudonymised,
+            congestion_damping: congestion_damping_of(query.congestion_damping)?,
+        };
+        let items = index
+            .candidates_for_vacancy(&id, &request)
+            .map_err(match_error)?;
+        (items, applied)
     };
-    let items = index
-        .candidates_for_vacancy(&id, &request)
-        .map_err(match_error)?;
-    Ok(list(items, applied))
+    if !pseudonymised {
+        return Ok(list(items, applied));
+    }
+    // Consent and releases are read now, from the database: a withdrawal
+    // counts from the next request on.
+    let released = state.store.contacts_released_for(&id).await?;
+    let today = Utc::now().date_naive();
+    let mut shown = Vec::with_capacity(items.len());
+    for scored in items {
+        let Some(record) = state.store.get(Entity::Worker, &scored.worker_id).await? else {
+            continue; // erased since matching saw it
+        };
+        let profile: WorkerInput =
+            serde_json::from_value(record.body).map_err(ApiError::internal)?;
+        let contact_released = released.contains(&scored.worker_id);
+        shown.push(employer_view(
+            &state.pseudonyms,
+            &employer_id,
+            scored,
+            &profile,
+            contact_released,
+            today,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(PseudonymisedCandidateList {
+        items: shown,
+        next_cursor: None,
+        weights: applied,
+    }))
 }
 
 /// Best vacancies for a returnee
@@ -243,7 +325,7 @@ pub async fn worker_vacancies(
     id: web::Path<String>,
     query: Params<WorkerVacanciesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Admin, Role::Staff])?;
+    authorize(&principal, Operation::ListWorkerVacancies)?;
     let query = query.0;
     resource::fetch::<WorkerInput>(&state, &id).await?;
     let index = state.matching.read();
@@ -285,7 +367,7 @@ pub async fn match_preview(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&[Role::Admin, Role::Staff])?;
+    authorize(&principal, Operation::PreviewMatches)?;
     let mut object = resource::read_object(&request, payload).await?;
     let worker_object = match object.remove("worker") {
         Some(Value::Object(worker)) => worker,

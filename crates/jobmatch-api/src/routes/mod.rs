@@ -3,6 +3,7 @@
 pub mod employers;
 pub mod matching;
 pub mod ops;
+pub mod privacy;
 pub mod reference;
 pub mod resource;
 pub mod vacancies;
@@ -31,11 +32,15 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(vacancies::update_vacancy)
         .service(vacancies::close_vacancy)
         .service(workers::create_worker)
+        .service(workers::create_workers_batch)
         .service(workers::list_workers)
         .service(workers::get_worker)
         .service(workers::update_worker)
         .service(workers::delete_worker)
         .service(matching::vacancy_candidates)
         .service(matching::worker_vacancies)
-        .service(matching::match_preview);
+        .service(matching::match_preview)
+        .service(privacy::release_contact)
+        .service(privacy::read_statistics)
+        .service(privacy::read_audit_log);
 }

@@ -7,8 +7,12 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use jobmatch_domain::Validate;
-use jobmatch_store::{Columns, Entity, ListFilter, NewRecord, Record, Store, StoreError};
+use std::collections::HashMap;
+
+use jobmatch_domain::{FieldError, Reference, Validate};
+use jobmatch_store::{
+    BatchOutcome, BatchRecord, Columns, Entity, ListFilter, NewRecord, Record, Store, StoreError,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -21,13 +25,21 @@ use crate::params::{Page, page_bounds, page_from};
 use crate::state::AppState;
 
 /// A resource type as the HTTP layer sees it.
-pub trait ResourceKind: Validate + Serialize + DeserializeOwned + ToSchema + Sized {
+pub trait ResourceKind:
+    Validate + Serialize + DeserializeOwned + ToSchema + Sized + 'static
+{
     const ENTITY: Entity;
     /// For messages: "employer", "vacancy", "worker".
     const NAME: &'static str;
     /// The columns the store can filter on, derived from the document.
     fn columns(&self) -> Columns;
     fn external_id(&self) -> Option<&str>;
+
+    /// Before a re-sent document (one whose `external_id` is stored) is validated:
+    /// copies into `sent` what the server filled in when `stored` was saved and the
+    /// sender left out, as long as it still holds, so that re-sending an unchanged
+    /// record is recognised as unchanged. Nothing by default.
+    fn keep_server_filled_fields(_sent: &mut Map<String, Value>, _stored: &Value) {}
 }
 
 /// The JSON a client sees: the server-owned fields, then the document's.
@@ -51,7 +63,7 @@ pub fn representation(record: &Record) -> Value {
     Value::Object(object)
 }
 
-fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
@@ -80,15 +92,28 @@ pub async fn read_object(
     parse_object(&bytes)
 }
 
+/// A new record's id: a UUID v7. Its leading millisecond timestamp makes records
+/// created one after the other sort together, so inserts, a bulk load above all,
+/// append to the id indexes instead of rewriting pages all over them; the rest is
+/// random, so ids stay unguessable.
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let mut random = [0u8; 10];
+    rand::fill(&mut random);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
 }
 
 /// Ids are UUIDs; anything else cannot name a record.
 pub fn check_id(id: &str) -> Result<(), ApiError> {
     match uuid::Uuid::parse_str(id) {
         Ok(parsed) if parsed.to_string() == id => Ok(()),
-        _ => Err(ApiError::NotFound(format!("no record has the id {id:?}"))),
+        // Quote at most the length of a real id: never echo a huge input back.
+        _ => Err(ApiError::NotFound(format!(
+            "no record has the id {:?}",
+            id.chars().take(36).collect::<String>()
+        ))),
     }
 }
 
@@ -155,6 +180,215 @@ pub async fn store_document<R: ResourceKind>(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// One item of a batch as received: the JSON object of a create body, or the
+/// errors that kept it from being one.
+pub type BatchItem = Result<Map<String, Value>, Vec<FieldError>>;
+
+/// What became of one document of a batch ([`store_batch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchItemOutcome {
+    Created {
+        id: String,
+    },
+    /// Its `external_id` named a stored record, which now holds this document:
+    /// `changed` says whether that took a new version.
+    Existing {
+        id: String,
+        version: i64,
+        changed: bool,
+    },
+    /// Invalid: stored nothing. The errors are those a single create would answer
+    /// with in its 422.
+    Rejected {
+        errors: Vec<FieldError>,
+    },
+}
+
+/// Validates and stores a batch of documents sent by `source` (the API key, or an
+/// import's source name), the way a create request stores one: each item is
+/// validated exactly as a POST body is, a vacancy must name an existing employer,
+/// and an `external_id` already stored for this source updates that record (or
+/// leaves it untouched when nothing changed) instead of duplicating it. Invalid
+/// items are reported and skipped; every valid one is written in one transaction.
+///
+/// `items` are the parsed bodies, or the errors that kept an item from becoming a
+/// JSON object. The outcomes come back in the same order.
+pub async fn store_batch<R: ResourceKind>(
+    store: &Store,
+    reference: &Reference,
+    source: &str,
+    items: Vec<BatchItem>,
+) -> Result<Vec<BatchItemOutcome>, ApiError> {
+    let items = prepare_batch::<R>(store, source, items).await?;
+    let validated = items
+        .into_iter()
+        .map(|item| validate_item::<R>(item?, reference))
+        .collect();
+    write_batch(store, source, validated).await
+}
+
+/// The first step of [`store_batch`], for callers that validate the items
+/// themselves (a bulk import spreads validation over every core): gives each
+/// re-sent item what the server filled in when its record was stored
+/// ([`ResourceKind::keep_server_filled_fields`]). Then [`validate_item`] each
+/// item and [`write_batch`] the results.
+pub async fn prepare_batch<R: ResourceKind>(
+    store: &Store,
+    source: &str,
+    items: Vec<BatchItem>,
+) -> Result<Vec<BatchItem>, ApiError> {
+    let stored = stored_by_sent_external_id::<R>(store, source, &items).await?;
+    if stored.is_empty() {
+        return Ok(items);
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            let mut object = item?;
+            if let Some(record) = sent_external_id(&object).and_then(|key| stored.get(key)) {
+                R::keep_server_filled_fields(&mut object, &record.body);
+            }
+            Ok(object)
+        })
+        .collect())
+}
+
+/// The stored records that the items' `external_id`s (as sent, trimmed as
+/// validation trims them) name.
+async fn stored_by_sent_external_id<R: ResourceKind>(
+    store: &Store,
+    source: &str,
+    items: &[BatchItem],
+) -> Result<HashMap<String, Record>, ApiError> {
+    let keys: Vec<&str> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok().and_then(sent_external_id))
+        .collect();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(store
+        .get_many_by_external_id(R::ENTITY, source, &keys)
+        .await?)
+}
+
+fn sent_external_id(object: &Map<String, Value>) -> Option<&str> {
+    object
+        .get("external_id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+}
+
+/// One batch item through the same validation as a create request's body.
+pub fn validate_item<R: ResourceKind>(
+    object: Map<String, Value>,
+    reference: &Reference,
+) -> Result<R, Vec<FieldError>> {
+    match validated::<R>(object, reference) {
+        Ok(document) => Ok(document),
+        Err(ApiError::Validation(errors)) => Err(errors),
+        // `validated` reports nothing else; should it ever, the item still fails alone.
+        Err(other) => Err(vec![FieldError::new("body", other.to_string())]),
+    }
+}
+
+/// Stores the valid documents of a batch in one transaction; see [`store_batch`].
+/// Vacancies naming an employer that does not exist are rejected here, as the
+/// create request rejects them.
+pub async fn write_batch<R: ResourceKind>(
+    store: &Store,
+    source: &str,
+    documents: Vec<Result<R, Vec<FieldError>>>,
+) -> Result<Vec<BatchItemOutcome>, ApiError> {
+    let mut documents = documents;
+    if R::ENTITY == Entity::Vacancy {
+        reject_missing_employers(store, &mut documents).await?;
+    }
+    let mut outcomes: Vec<Option<BatchItemOutcome>> = Vec::with_capacity(documents.len());
+    let mut prepared: Vec<(usize, String, Columns, Value)> = Vec::new();
+    for (index, document) in documents.iter().enumerate() {
+        match document {
+            Ok(document) => {
+                let body = serde_json::to_value(document).map_err(ApiError::internal)?;
+                prepared.push((index, new_id(), document.columns(), body));
+                outcomes.push(None);
+            }
+            Err(errors) => outcomes.push(Some(BatchItemOutcome::Rejected {
+                errors: errors.clone(),
+            })),
+        }
+    }
+    let records: Vec<BatchRecord<'_>> = prepared
+        .iter()
+        .map(|(index, id, columns, body)| BatchRecord {
+            id,
+            external_id: documents[*index]
+                .as_ref()
+                .ok()
+                .and_then(|document| document.external_id()),
+            columns,
+            body,
+        })
+        .collect();
+    let writes = store.upsert_many(R::ENTITY, source, &records).await?;
+    for ((index, _, _, _), write) in prepared.iter().zip(writes) {
+        outcomes[*index] = Some(match write.outcome {
+            BatchOutcome::Created => BatchItemOutcome::Created { id: write.id },
+            BatchOutcome::Updated | BatchOutcome::Unchanged => BatchItemOutcome::Existing {
+                id: write.id,
+                version: write.version,
+                changed: write.outcome == BatchOutcome::Updated,
+            },
+        });
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| {
+            // The store answers one write per record it was given.
+            outcome.ok_or_else(|| {
+                ApiError::internal(std::io::Error::other("a batch item was not written"))
+            })
+        })
+        .collect()
+}
+
+/// Turns each valid vacancy whose `employer_id` names no employer into a rejection,
+/// with the create request's message, so that it cannot fail the whole batch.
+async fn reject_missing_employers<R: ResourceKind>(
+    store: &Store,
+    documents: &mut [Result<R, Vec<FieldError>>],
+) -> Result<(), ApiError> {
+    let named: Vec<Option<String>> = documents
+        .iter()
+        .map(|document| {
+            document
+                .as_ref()
+                .ok()
+                .and_then(|document| document.columns().employer_id)
+        })
+        .collect();
+    let distinct: Vec<&str> = named
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let existing = store.existing_ids(Entity::Employer, &distinct).await?;
+    for (document, employer) in documents.iter_mut().zip(named) {
+        if let Some(employer) = employer
+            && !existing.contains(&employer)
+        {
+            *document = Err(vec![FieldError::new(
+                "employer_id",
+                "no employer has this id",
+            )]);
+        }
+    }
+    Ok(())
 }
 
 /// The version a client expects, from `If-Match`: `*` (any), or the ETag `"3"`
@@ -258,6 +492,52 @@ pub async fn list<R: ResourceKind>(
     };
     let records = state.store.list(R::ENTITY, &filter).await?;
     let items = records.iter().map(representation).collect();
+    Ok(page_from(items, limit, |item: &Value| {
+        item["id"].as_str().unwrap_or_default().to_string()
+    }))
+}
+
+/// Like [`list`], but only the records of the given ids that match the
+/// `columns` filter: what an employer or partner key may see of a list whose
+/// records are themselves employers. `ids` are few (one employer, or the
+/// employers linked to a partner), so each is read by its primary key.
+pub async fn list_among<R: ResourceKind>(
+    state: &AppState,
+    ids: &[String],
+    columns: &Columns,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<Page<Value>, ApiError> {
+    let (limit, after_id) = page_bounds(limit, cursor)?;
+    let mut ids: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            after_id
+                .as_ref()
+                .is_none_or(|after| id.as_str() > after.as_str())
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let wanted = |expected: &Option<String>, actual: &Option<String>| {
+        expected.is_none() || expected == actual
+    };
+    let mut items = Vec::new();
+    for id in ids {
+        if items.len() > limit as usize {
+            break;
+        }
+        let Some(record) = state.store.get(R::ENTITY, id).await? else {
+            continue;
+        };
+        if wanted(&columns.sector, &record.columns.sector)
+            && wanted(&columns.province_code, &record.columns.province_code)
+            && wanted(&columns.status, &record.columns.status)
+            && wanted(&columns.employer_id, &record.columns.employer_id)
+        {
+            items.push(representation(&record));
+        }
+    }
     Ok(page_from(items, limit, |item: &Value| {
         item["id"].as_str().unwrap_or_default().to_string()
     }))

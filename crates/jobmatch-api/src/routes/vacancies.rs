@@ -1,7 +1,8 @@
 //! `/v1/vacancies`: jobs that employers offer.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jobmatch_domain::resources::{ProvinceCode, VacancyInput, VacancyStatus};
 use jobmatch_domain::{FieldError, Sector};
@@ -11,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, ResourceKind, record_response};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::params::{Params, province_filter, uuid_filter};
+use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
+use crate::routes::ops::SEARCH_RETRY_AFTER_SECONDS;
 use crate::state::AppState;
 
 impl ResourceKind for VacancyInput {
@@ -121,20 +124,24 @@ pub struct VacancySearchPage {
     pub facets: VacancyFacets,
 }
 
-const WRITE_ROLES: [Role; 4] = [Role::Admin, Role::Staff, Role::Employer, Role::Partner];
-
-/// Employer keys act for their own employer; partner keys for the vacancies they
-/// sent themselves; admin and staff for any.
-fn require_write_access(principal: &Principal, record: &Record) -> Result<(), ApiError> {
-    principal.require(&WRITE_ROLES)?;
-    match principal.role {
-        Role::Employer => principal
-            .require_employer_scope(record.columns.employer_id.as_deref().unwrap_or_default()),
-        Role::Partner if record.source.as_deref() != Some(principal.source()) => Err(
-            ApiError::Forbidden("a partner key changes only the vacancies it sent".to_string()),
-        ),
-        _ => Ok(()),
+/// A vacancy belongs to its employer, and to the key that sent it.
+fn owner(record: &Record) -> Owner<'_> {
+    Owner {
+        employer_id: record.columns.employer_id.as_deref(),
+        source: record.source.as_deref(),
     }
+}
+
+/// Posting for `employer_id`: the key must reach that employer.
+fn require_posting_for(principal: &Principal, employer_id: &str) -> Result<(), ApiError> {
+    authorize_record(
+        principal,
+        Operation::CreateVacancy,
+        Owner {
+            employer_id: Some(employer_id),
+            source: None,
+        },
+    )
 }
 
 async fn require_employer_exists(state: &AppState, employer_id: &str) -> Result<(), ApiError> {
@@ -176,10 +183,10 @@ pub async fn create_vacancy(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&WRITE_ROLES)?;
+    authorize(&principal, Operation::CreateVacancy)?;
     let object = resource::read_object(&request, payload).await?;
     let vacancy: VacancyInput = crate::body::validated(object, state.reference)?;
-    principal.require_employer_scope(&vacancy.employer_id)?;
+    require_posting_for(&principal, &vacancy.employer_id)?;
     require_employer_exists(&state, &vacancy.employer_id).await?;
     let (status, record) = resource::store_new(&state, &principal, &vacancy).await?;
     resource::wait_if_asked(&state, &request).await?;
@@ -204,8 +211,9 @@ pub async fn get_vacancy(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&WRITE_ROLES)?;
+    authorize(&principal, Operation::ReadVacancy)?;
     let record = resource::fetch::<VacancyInput>(&state, &id).await?;
+    authorize_record(&principal, Operation::ReadVacancy, owner(&record))?;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -237,13 +245,14 @@ pub async fn update_vacancy(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Operation::UpdateVacancy)?;
     let existing = resource::fetch::<VacancyInput>(&state, &id).await?;
-    require_write_access(&principal, &existing)?;
+    authorize_record(&principal, Operation::UpdateVacancy, owner(&existing))?;
     let patch = resource::read_object(&request, payload).await?;
     let (vacancy, expected) =
         resource::merge_patch::<VacancyInput>(&state, &request, &existing, patch).await?;
     if Some(vacancy.employer_id.as_str()) != existing.columns.employer_id.as_deref() {
-        principal.require_employer_scope(&vacancy.employer_id)?;
+        require_posting_for(&principal, &vacancy.employer_id)?;
         require_employer_exists(&state, &vacancy.employer_id).await?;
     }
     let record = resource::save_patch(&state, &id, expected, &vacancy).await?;
@@ -271,8 +280,9 @@ pub async fn close_vacancy(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Operation::CloseVacancy)?;
     let existing = resource::fetch::<VacancyInput>(&state, &id).await?;
-    require_write_access(&principal, &existing)?;
+    authorize_record(&principal, Operation::CloseVacancy, owner(&existing))?;
     let mut vacancy: VacancyInput =
         serde_json::from_value(existing.body.clone()).map_err(ApiError::internal)?;
     if vacancy.status == VacancyStatus::Closed {
@@ -290,12 +300,18 @@ pub async fn close_vacancy(
 /// Full-text search with filters, facet counts for sector and province, and the
 /// total. Without `q`, lists the matching vacancies newest first. Only open
 /// vacancies unless `status` is given. The answer reflects every write this server
-/// has acknowledged before the request.
+/// has acknowledged before the request. While the search index is being rebuilt
+/// from the database (after it was found missing, damaged or of an older version),
+/// searches answer 503 with `Retry-After`; everything else keeps working.
 #[utoipa::path(
     tag = "vacancies",
     operation_id = "list_vacancies",
     params(VacancyListQuery),
-    responses((status = 200, description = "A page of vacancies", body = VacancySearchPage))
+    responses(
+        (status = 200, description = "A page of vacancies", body = VacancySearchPage),
+        (status = 503, description = "The search index is being rebuilt from the database; ask again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u32, description = "Seconds to wait before searching again"))),
+    )
 )]
 #[get("/v1/vacancies")]
 pub async fn list_vacancies(
@@ -303,7 +319,7 @@ pub async fn list_vacancies(
     principal: Principal,
     query: Params<VacancyListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&WRITE_ROLES)?;
+    authorize(&principal, Operation::SearchVacancies)?;
     let query = query.0;
     let limit = match query.limit.unwrap_or(20) {
         limit @ 1..=100 => limit as usize,
@@ -349,6 +365,7 @@ pub async fn list_vacancies(
             ));
         }
     }
+    let requested_employer = uuid_filter("employer_id", query.employer_id)?;
     let request = SearchRequest {
         q: query.q.unwrap_or_default(),
         sector: query.sector.into_iter().collect(),
@@ -358,9 +375,25 @@ pub async fn list_vacancies(
         district_code: query.district_code.into_iter().collect(),
         occupation: query.occupation.into_iter().collect(),
         skill: query.skill.into_iter().collect(),
-        employer_id: uuid_filter("employer_id", query.employer_id)?
-            .into_iter()
-            .collect(),
+        employer_id: match visibility(&principal, Operation::SearchVacancies) {
+            Visibility::All => requested_employer.into_iter().collect(),
+            // Only what the key may see; possibly nothing at all.
+            Visibility::Employers(allowed) => {
+                let allowed: Vec<String> = allowed
+                    .into_iter()
+                    .filter(|id| requested_employer.as_ref().is_none_or(|asked| asked == id))
+                    .collect();
+                if allowed.is_empty() {
+                    return Ok(HttpResponse::Ok().json(serde_json::json!({
+                        "items": [],
+                        "next_cursor": null,
+                        "total": 0,
+                        "facets": {"sector": [], "province_code": []}
+                    })));
+                }
+                allowed
+            }
+        },
         wage_min_usd: query.wage_min_usd,
         status: query.status.into_iter().collect(),
         posted_since: query.posted_since,
@@ -374,10 +407,13 @@ pub async fn list_vacancies(
         limit: Some(limit),
         cursor: query.cursor,
     };
+    if state.search_feed.is_rebuilding() {
+        return Ok(search_unavailable());
+    }
     // Read your writes: the index first applies every change acknowledged so far.
     let written = state.store.latest_change_seq().await?;
     state
-        .feed
+        .search_feed
         .wait_for(written, std::time::Duration::from_secs(1))
         .await;
     let found = state.search.index.search(&request).map_err(search_error)?;
@@ -403,6 +439,19 @@ pub async fn list_vacancies(
             "province_code": facet_values(found.facets.province_code),
         }
     })))
+}
+
+/// 503 problem+json with `Retry-After`, while the index rebuilds.
+fn search_unavailable() -> HttpResponse {
+    let mut response = ApiError::Unavailable(
+        "the search index is being rebuilt from the database; try again shortly".to_string(),
+    )
+    .error_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(SEARCH_RETRY_AFTER_SECONDS),
+    );
+    response
 }
 
 fn search_error(error: SearchError) -> ApiError {

@@ -3,16 +3,19 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use jobmatch_domain::FieldError;
 use jobmatch_domain::resources::{ProvinceCode, WorkerInput, WorkerStatus};
-use jobmatch_store::{Columns, Entity};
+use jobmatch_store::{AuditAction, AuditEvent, Columns, Entity};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use tracing_actix_web::RequestId;
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource::{self, ResourceKind, record_response};
-use crate::auth::{Principal, Role};
+use super::resource::{self, BatchItem, BatchItemOutcome, ResourceKind, record_response};
+use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
+use crate::policy::{Operation, authorize};
 use crate::state::AppState;
 
 impl ResourceKind for WorkerInput {
@@ -30,6 +33,24 @@ impl ResourceKind for WorkerInput {
 
     fn external_id(&self) -> Option<&str> {
         self.external_id.as_deref()
+    }
+
+    /// A re-sent profile without a consent time keeps the stored one while the
+    /// decision (`share_with_employers`) is the same: consent was not given again.
+    fn keep_server_filled_fields(sent: &mut Map<String, Value>, stored: &Value) {
+        let Some(Value::Object(consent)) = sent.get_mut("consent") else {
+            return;
+        };
+        let stored_consent = &stored["consent"];
+        let time_sent = consent
+            .get("recorded_at")
+            .is_some_and(|time| !time.is_null());
+        if !time_sent
+            && consent.get("share_with_employers") == stored_consent.get("share_with_employers")
+            && let Some(time) = stored_consent.get("recorded_at").filter(|t| !t.is_null())
+        {
+            consent.insert("recorded_at".to_string(), time.clone());
+        }
     }
 }
 
@@ -61,9 +82,6 @@ pub struct WorkerListQuery {
     pub cursor: Option<String>,
 }
 
-/// Personal data: only resource-centre staff and admins.
-const ROLES: [Role; 2] = [Role::Admin, Role::Staff];
-
 /// Register a returnee
 ///
 /// Creates a returnee profile. Phone numbers are stored in E.164. Sent again with
@@ -85,12 +103,231 @@ pub async fn create_worker(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&ROLES)?;
+    authorize(&principal, Operation::CreateWorker)?;
     let object = resource::read_object(&request, payload).await?;
     let worker: WorkerInput = crate::body::validated(object, state.reference)?;
     let (status, record) = resource::store_new(&state, &principal, &worker).await?;
     resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(status, &record))
+}
+
+/// Most profiles one batch request may carry.
+pub const MAX_BATCH_ITEMS: usize = 1_000;
+/// Largest batch body accepted, in bytes: a thousand profiles of typical size
+/// (about 1.5 KB each) with ample room for long ones.
+pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Up to 1,000 returnee profiles, each exactly the body of `POST /v1/workers`.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"items": [
+    {"full_name": "សុខ ចាន់ធី", "sex": "female", "province_code": "01", "phone": "012 345 678",
+     "skills": [{"skill": "c8d75bf4-ad0d-4f36-8cdc-265a7b044881", "level": 3}],
+     "consent": {"share_with_employers": true}, "external_id": "KOBO-000123"},
+    {"full_name": "", "province_code": "99", "external_id": "KOBO-000124"}
+]}))]
+#[serde(deny_unknown_fields)]
+pub struct WorkerBatch {
+    #[schema(max_items = 1000)]
+    pub items: Vec<WorkerInput>,
+}
+
+/// What became of one item of a batch.
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchItemStatus {
+    /// A new profile was registered.
+    Created,
+    /// This key sent a profile with this `external_id` before; it now holds this item.
+    Existing,
+    /// Invalid; nothing was stored. `errors` names every bad field.
+    Rejected,
+}
+
+/// The report on one item, by its position in `items`.
+#[derive(Serialize, ToSchema)]
+pub struct BatchItemReport {
+    /// Position of the item in the request's `items`, from 0.
+    pub index: usize,
+    pub status: BatchItemStatus,
+    /// The profile's id (`created` and `existing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = "uuid")]
+    pub id: Option<String>,
+    /// The profile's version after the request (`created` and `existing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub version: Option<i64>,
+    /// `existing` only: whether the item differed from the stored profile and
+    /// replaced it (a new version); identical items change nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub changed: Option<bool>,
+    /// `rejected` only: every bad field, as in the 422 of `POST /v1/workers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// The per-item report of a batch, with counts.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "created": 1, "existing": 0, "rejected": 1,
+    "items": [
+        {"index": 0, "status": "created", "id": "0199a3c2-7b1e-7d3a-9c41-5e2f8a6b0d17", "version": 1},
+        {"index": 1, "status": "rejected", "errors": [
+            {"field": "full_name", "message": "must not be empty"},
+            {"field": "province_code", "message": "is not a province code of the NCDD gazetteer (\"01\" to \"25\")"}]}
+    ]
+}))]
+pub struct BatchReport {
+    pub created: usize,
+    pub existing: usize,
+    pub rejected: usize,
+    /// One report per item, in the order sent.
+    pub items: Vec<BatchItemReport>,
+}
+
+/// Register returnees in bulk
+///
+/// Up to 1,000 profiles in one request, each validated exactly as `POST
+/// /v1/workers` validates one. The answer is 200 with a report per item:
+/// `created` (with its id), `existing` (this key sent a profile with the same
+/// `external_id` before: it is updated when the item differs, `changed: true`,
+/// and left as it is otherwise) or `rejected` (with the same `errors` as the 422
+/// of a single create). Valid items are stored even when others are rejected,
+/// all in one transaction. More than 1,000 items is a 422 naming `items`.
+#[utoipa::path(
+    tag = "workers",
+    operation_id = "create_workers_batch",
+    request_body(content = WorkerBatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What became of each item", body = BatchReport),
+        (status = 422, description = "The body is not a batch: `items` missing, not a list, or longer than 1,000", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/workers/batch")]
+pub async fn create_workers_batch(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&principal, Operation::CreateWorkerBatch)?;
+    crate::body::require_json_content_type(&request)?;
+    let bytes = payload
+        .to_bytes_limited(MAX_BATCH_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BATCH_BODY_BYTES,
+        })?
+        .map_err(|error| ApiError::bad_request("body", format!("could not be read: {error}")))?;
+    let items = batch_items(&bytes)?;
+    let outcomes = resource::store_batch::<WorkerInput>(
+        &state.store,
+        state.reference,
+        principal.source(),
+        items,
+    )
+    .await?;
+    resource::wait_if_asked(&state, &request).await?;
+    Ok(HttpResponse::Ok().json(batch_report(outcomes)))
+}
+
+/// The items of a batch body: each a JSON object, or the error that it is not.
+fn batch_items(bytes: &[u8]) -> Result<Vec<BatchItem>, ApiError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|error| ApiError::bad_request("body", format!("is not valid JSON: {error}")))?;
+    let Value::Object(mut object) = value else {
+        return Err(ApiError::bad_request("body", "must be a JSON object"));
+    };
+    let mut errors: Vec<FieldError> = object
+        .keys()
+        .filter(|key| *key != "items")
+        .map(|key| FieldError::new(key.clone(), "is not a field of this resource"))
+        .collect();
+    let items = match object.remove("items") {
+        None => {
+            errors.push(FieldError::new("items", "is required"));
+            None
+        }
+        Some(Value::Array(items)) if items.len() > MAX_BATCH_ITEMS => {
+            errors.push(FieldError::new(
+                "items",
+                format!(
+                    "must hold at most {MAX_BATCH_ITEMS} items, not {}; send the rest in further requests",
+                    items.len()
+                ),
+            ));
+            None
+        }
+        Some(Value::Array(items)) => Some(items),
+        Some(_) => {
+            errors.push(FieldError::new("items", "must be a list of profiles"));
+            None
+        }
+    };
+    match items {
+        Some(items) if errors.is_empty() => Ok(items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(object) => Ok(object),
+                _ => Err(vec![FieldError::new("body", "must be a JSON object")]),
+            })
+            .collect()),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+fn batch_report(outcomes: Vec<BatchItemOutcome>) -> BatchReport {
+    let mut report = BatchReport {
+        created: 0,
+        existing: 0,
+        rejected: 0,
+        items: Vec::with_capacity(outcomes.len()),
+    };
+    for (index, outcome) in outcomes.into_iter().enumerate() {
+        let item = match outcome {
+            BatchItemOutcome::Created { id } => {
+                report.created += 1;
+                BatchItemReport {
+                    index,
+                    status: BatchItemStatus::Created,
+                    id: Some(id),
+                    version: Some(1),
+                    changed: None,
+                    errors: None,
+                }
+            }
+            BatchItemOutcome::Existing {
+                id,
+                version,
+                changed,
+            } => {
+                report.existing += 1;
+                BatchItemReport {
+                    index,
+                    status: BatchItemStatus::Existing,
+                    id: Some(id),
+                    version: Some(version),
+                    changed: Some(changed),
+                    errors: None,
+                }
+            }
+            BatchItemOutcome::Rejected { errors } => {
+                report.rejected += 1;
+                BatchItemReport {
+                    index,
+                    status: BatchItemStatus::Rejected,
+                    id: None,
+                    version: None,
+                    changed: None,
+                    errors: Some(errors),
+                }
+            }
+        };
+        report.items.push(item);
+    }
+    report
 }
 
 /// Read a returnee profile
@@ -110,10 +347,24 @@ pub async fn create_worker(
 pub async fn get_worker(
     state: web::Data<AppState>,
     principal: Principal,
+    request_id: RequestId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&ROLES)?;
-    let record = resource::fetch::<WorkerInput>(&state, &id).await?;
+    authorize(&principal, Operation::ReadWorker)?;
+    resource::check_id(&id)?;
+    let request_id = request_id.to_string();
+    let record = state
+        .store
+        .get_worker_audited(&AuditEvent {
+            key_id: &principal.key_id,
+            role: principal.role.code(),
+            action: AuditAction::ProfileRead,
+            worker_id: &id,
+            vacancy_id: None,
+            request_id: Some(&request_id),
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no worker has the id {id}")))?;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -144,7 +395,7 @@ pub async fn update_worker(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&ROLES)?;
+    authorize(&principal, Operation::UpdateWorker)?;
     let existing = resource::fetch::<WorkerInput>(&state, &id).await?;
     let mut patch = resource::read_object(&request, payload).await?;
     // Consent given or withdrawn now is recorded now: without this the merge would
@@ -178,12 +429,25 @@ pub async fn update_worker(
 pub async fn delete_worker(
     state: web::Data<AppState>,
     principal: Principal,
+    request_id: RequestId,
     request: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&ROLES)?;
+    authorize(&principal, Operation::EraseWorker)?;
     resource::check_id(&id)?;
-    if state.store.delete(Entity::Worker, &id).await? {
+    let request_id = request_id.to_string();
+    let erased = state
+        .store
+        .erase_worker(&AuditEvent {
+            key_id: &principal.key_id,
+            role: principal.role.code(),
+            action: AuditAction::ProfileErased,
+            worker_id: &id,
+            vacancy_id: None,
+            request_id: Some(&request_id),
+        })
+        .await?;
+    if erased {
         resource::wait_if_asked(&state, &request).await?;
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -204,9 +468,10 @@ pub async fn delete_worker(
 pub async fn list_workers(
     state: web::Data<AppState>,
     principal: Principal,
+    request_id: RequestId,
     query: Params<WorkerListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(&ROLES)?;
+    authorize(&principal, Operation::ListWorkers)?;
     let query = query.0;
     let columns = Columns {
         province_code: province_filter(state.reference, query.province_code)?,
@@ -215,5 +480,24 @@ pub async fn list_workers(
     };
     let page = resource::list::<WorkerInput>(&state, columns, query.limit, query.cursor.as_deref())
         .await?;
+    // Every profile on the page is a profile read: logged before the page leaves.
+    let request_id = request_id.to_string();
+    let ids: Vec<&str> = page
+        .items
+        .iter()
+        .filter_map(|item| item["id"].as_str())
+        .collect();
+    let events: Vec<AuditEvent<'_>> = ids
+        .iter()
+        .map(|id| AuditEvent {
+            key_id: &principal.key_id,
+            role: principal.role.code(),
+            action: AuditAction::ProfileRead,
+            worker_id: id,
+            vacancy_id: None,
+            request_id: Some(&request_id),
+        })
+        .collect();
+    state.store.append_audit_many(&events).await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -1,8 +1,12 @@
 //! `spawn_app()`: a real server on a free port with its own database and a key
 //! for every role.
 
+use std::num::NonZeroU32;
+
 use jobmatch_api::Application;
 use jobmatch_api::auth::{Role, generate_key};
+use jobmatch_api::limits::Limits;
+use jobmatch_api::server::StartOptions;
 use jobmatch_store::Store;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -19,6 +23,17 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    // Tests send far more requests per key than a person would; the rate limit
+    // has its own test.
+    spawn_app_with(Limits {
+        requests_per_minute: NonZeroU32::new(1_000_000).expect("non-zero"),
+        burst: NonZeroU32::new(100_000).expect("non-zero"),
+        ..Limits::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(limits: Limits) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite:{}", data_dir.path().join("test.db").display());
     let store = Store::connect(&url).await.expect("fresh SQLite store");
@@ -28,7 +43,11 @@ pub async fn spawn_app() -> TestApp {
         store.insert_api_key(&key.record).await.expect("key stored");
         keys.push(key.secret);
     }
-    let application = Application::build("127.0.0.1:0", store.clone(), None)
+    let options = StartOptions {
+        limits,
+        ..StartOptions::default()
+    };
+    let application = Application::build_with("127.0.0.1:0", store.clone(), None, options)
         .await
         .expect("server starts");
     let address = format!("http://127.0.0.1:{}", application.port());

@@ -3,7 +3,10 @@
 
 mod helpers;
 
+mod authorization;
+mod batch;
 mod errors;
+mod hostile;
 mod matching;
 mod openapi;
 mod resources;

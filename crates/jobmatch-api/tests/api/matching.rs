@@ -380,3 +380,73 @@ async fn bad_matching_requests_are_refused_naming_the_parameter() {
         .await;
     assert_problem(partner, 403).await;
 }
+
+#[tokio::test]
+async fn congestion_damping_moves_down_a_person_wanted_elsewhere_and_says_why() {
+    let scene = scene().await;
+    let app = &scene.app;
+    let (sewing, cutting) = skills();
+    let employer = app.create_employer().await;
+    // A second vacancy nearby that the skilled person fully qualifies for.
+    created(
+        app,
+        "/v1/vacancies",
+        json!({
+            "employer_id": employer["id"],
+            "title": "Sewing line operator",
+            "sector": "garment",
+            "province_code": "12",
+            "positions": 5,
+            "wage_min_usd": 220,
+            "wage_max_usd": 250,
+            "required_skills": [{"skill": sewing, "min_level": 2}, {"skill": cutting, "min_level": 2}]
+        }),
+    )
+    .await;
+    let path = format!("/v1/vacancies/{}/candidates", scene.vacancy);
+    let plain: Value = app.get(&path, &app.staff_key).await.json().await.unwrap();
+    assert_eq!(
+        ids(&plain, "worker_id"),
+        [scene.near_skilled.clone(), scene.near_half_skilled.clone()]
+    );
+    assert_eq!(plain["items"][0]["explanation"]["congestion_factor"], 1.0);
+    assert!(plain["items"][0]["explanation"]["qualified_elsewhere"].is_null());
+
+    let damped_response = app
+        .get(&format!("{path}?congestion_damping=1"), &app.staff_key)
+        .await;
+    assert_eq!(damped_response.status(), 200);
+    let damped: Value = damped_response.json().await.unwrap();
+    assert_eq!(
+        ids(&damped, "worker_id"),
+        [scene.near_half_skilled.clone(), scene.near_skilled.clone()]
+    );
+    let explanation = &damped["items"][1]["explanation"];
+    assert_eq!(explanation["qualified_elsewhere"], 1);
+    let factor = explanation["congestion_factor"].as_f64().unwrap();
+    assert!(factor > 0.0 && factor < 1.0, "{explanation}");
+    assert!(
+        explanation["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|reason| reason["code"] == "in_demand_elsewhere" && reason["kind"] == "penalty"),
+        "{explanation}"
+    );
+    // Output is rounded to 3 decimals.
+    let score = damped["items"][1]["score"].as_f64().unwrap();
+    assert!(
+        ((score * 1000.0).round() - score * 1000.0).abs() < 1e-6,
+        "{score}"
+    );
+
+    let too_strong = app
+        .get(&format!("{path}?congestion_damping=2"), &app.staff_key)
+        .await;
+    assert!(
+        assert_problem(too_strong, 400)
+            .await
+            .to_string()
+            .contains("congestion_damping")
+    );
+}

@@ -159,7 +159,7 @@ async fn creating_a_vacancy_answers_201_and_reads_back_the_same() {
     let read = expect_json(
         app.get(
             &format!("/v1/vacancies/{}", id_of(&vacancy)),
-            &app.partner_key,
+            &app.admin_key,
         )
         .await,
         200,
@@ -902,7 +902,15 @@ async fn metrics_are_prometheus_text_counting_requests() {
 #[tokio::test]
 async fn a_partner_key_changes_and_closes_only_the_vacancies_it_sent() {
     let app = spawn_app().await;
-    let employer_id = id_of(&app.create_employer().await);
+    // An employer the partner registered is linked to it: it may post there.
+    let employer_id = id_of(
+        &expect_json(
+            app.post("/v1/employers", &app.partner_key, &employer_body())
+                .await,
+            201,
+        )
+        .await,
+    );
     let from_staff = create_vacancy(&app, &employer_id).await;
     let from_partner = expect_json(
         app.post(

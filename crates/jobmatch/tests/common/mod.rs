@@ -17,6 +17,9 @@ impl Server {
             .arg(data_dir)
             .env("JOBMATCH_DATABASE_URL", database_url)
             .env("JOBMATCH_LOG", "warn")
+            // Tests send far more requests per key than people do.
+            .env("JOBMATCH_RATE_LIMIT_PER_MINUTE", "10000000")
+            .env("JOBMATCH_RATE_LIMIT_BURST", "1000000")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -35,6 +38,18 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server { child, address }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it
+    /// exited successfully.
+    #[allow(dead_code)]
+    pub fn terminate(mut self) -> bool {
+        let delivered = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(delivered.success(), "SIGTERM delivered");
+        self.child.wait().expect("server reaped").success()
     }
 
     pub fn kill_hard(mut self) {
@@ -70,4 +85,23 @@ pub fn create_key(data_dir: &std::path::Path, database_url: &str) -> String {
         .expect("the key is the last line")
         .trim()
         .to_string()
+}
+
+/// Waits until the server's `/readyz` answers 200 (its search index built), at most
+/// `timeout`; panics otherwise. Not every test binary needs it.
+#[allow(dead_code)]
+pub async fn wait_until_ready(address: &str, timeout: std::time::Duration) {
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let response = client.get(format!("{address}/readyz")).send().await;
+        if response.is_ok_and(|response| response.status() == 200) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{address} was not ready within {timeout:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -1,0 +1,334 @@
+//! Candidates for a vacancy through HTTP, against the straightforward SQL a team
+//! would write instead, measured side by side in one run.
+//!
+//! ```text
+//! cargo build --release -p jobmatch
+//! cargo bench -p jobmatch-benches --bench candidates_http
+//! CANDIDATES_HTTP_WORKERS=200000 CANDIDATES_HTTP_VACANCIES=10000 \
+//!   CANDIDATES_HTTP_DIR=/tmp/candidates-http cargo bench -p jobmatch-benches --bench candidates_http
+//! ```
+//!
+//! Setup, with the release binary (`target/release/jobmatch`, or `JOBMATCH_BIN`):
+//! `jobmatch gen` writes a synthetic data set (200,000 returnees and 10,000
+//! vacancies by default), `jobmatch import` loads it into SQLite, and `jobmatch
+//! serve` serves it. A second SQLite file holds what a team would build instead of
+//! a matching engine: the skills of each profile and each vacancy as rows
+//! (`worker_skills`, `vacancy_skills`, indexed on the skill), filled from the same
+//! stored documents.
+//!
+//! Then, for the same vacancies, alternately:
+//! - `GET /v1/vacancies/{id}/candidates?limit=20` over a kept-alive HTTP
+//!   connection (scoring, feasibility, explanations, JSON);
+//! - the SQL: the 20 workers sharing the most skills with the vacancy,
+//!   `GROUP BY worker_id ORDER BY COUNT(*) DESC`, in process with no HTTP or JSON
+//!   at all, which favours it.
+//!
+//! It prints the median, 90th and 99th percentiles of each and the ratio of the
+//! medians. Keep the data between runs with `CANDIDATES_HTTP_DIR`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Executor, Row};
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn binary() -> PathBuf {
+    std::env::var_os("JOBMATCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/jobmatch"))
+}
+
+fn run(binary: &Path, args: &[&str]) -> String {
+    let output = Command::new(binary)
+        .args(args)
+        .env("JOBMATCH_LOG", "warn")
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|error| panic!("{} {args:?}: {error}", binary.display()));
+    assert!(
+        output.status.success(),
+        "{} {args:?} failed",
+        binary.display()
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// Generates and imports the data set unless `dir` already holds it.
+fn prepare(binary: &Path, dir: &Path, workers: usize, vacancies: usize) {
+    let data = dir.join("data");
+    let done = dir.join(format!("imported-{workers}-{vacancies}"));
+    if done.exists() {
+        return;
+    }
+    let generated = dir.join("gen");
+    let data_arg = data.to_str().expect("UTF-8 path");
+    let started = Instant::now();
+    run(
+        binary,
+        &[
+            "gen",
+            "--workers",
+            &workers.to_string(),
+            "--vacancies",
+            &vacancies.to_string(),
+            "--out",
+            generated.to_str().expect("UTF-8 path"),
+            "--as-of",
+            "2026-11-01",
+        ],
+    );
+    for kind in ["employers", "vacancies", "workers"] {
+        let file = generated.join(format!("{kind}.ndjson"));
+        run(
+            binary,
+            &[
+                "import",
+                kind,
+                file.to_str().expect("UTF-8 path"),
+                "--source",
+                "gen",
+                "--data-dir",
+                data_arg,
+            ],
+        );
+    }
+    eprintln!(
+        "generated and imported {workers} returnees and {vacancies} vacancies in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::write(done, "").expect("marker written");
+}
+
+/// The tables a team would query instead, filled from the stored documents.
+async fn naive_tables(dir: &Path) -> sqlx::SqlitePool {
+    let path = dir.join("naive.db");
+    let fresh = !path.exists();
+    let options = SqliteConnectOptions::from_str(&format!("sqlite:{}", path.display()))
+        .expect("URL")
+        .create_if_missing(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("naive database");
+    if fresh {
+        let served = dir.join("data").join("jobmatch.db");
+        let statements = [
+            format!("ATTACH DATABASE '{}' AS served", served.display()),
+            "CREATE TABLE worker_skills (worker_id TEXT NOT NULL, skill TEXT NOT NULL, level INTEGER NOT NULL)".to_string(),
+            "CREATE TABLE vacancy_skills (vacancy_id TEXT NOT NULL, skill TEXT NOT NULL, min_level INTEGER NOT NULL)".to_string(),
+            "INSERT INTO worker_skills SELECT w.id, json_extract(s.value, '$.skill'), json_extract(s.value, '$.level') \
+             FROM served.workers w, json_each(w.body, '$.skills') s".to_string(),
+            "INSERT INTO vacancy_skills SELECT v.id, json_extract(s.value, '$.skill'), json_extract(s.value, '$.min_level') \
+             FROM served.vacancies v, json_each(v.body, '$.required_skills') s WHERE v.status = 'open'".to_string(),
+            "CREATE INDEX worker_skills_by_skill ON worker_skills (skill, worker_id)".to_string(),
+            "CREATE INDEX vacancy_skills_by_vacancy ON vacancy_skills (vacancy_id)".to_string(),
+            "ANALYZE".to_string(),
+            "DETACH DATABASE served".to_string(),
+        ];
+        let mut connection = pool.acquire().await.expect("connection");
+        for statement in statements {
+            connection
+                .execute(sqlx::AssertSqlSafe(statement))
+                .await
+                .expect("naive table built");
+        }
+    }
+    pool
+}
+
+/// The straightforward query: workers sharing the most required skills.
+const NAIVE_TOP_20: &str = "SELECT ws.worker_id, COUNT(*) AS shared \
+     FROM vacancy_skills v JOIN worker_skills ws ON ws.skill = v.skill \
+     WHERE v.vacancy_id = $1 \
+     GROUP BY ws.worker_id ORDER BY shared DESC, ws.worker_id LIMIT 20";
+
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(binary: &Path, data: &Path) -> Server {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(binary)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("JOBMATCH_LOG", "warn")
+        .env("JOBMATCH_RATE_LIMIT_PER_MINUTE", "100000000")
+        .env("JOBMATCH_RATE_LIMIT_BURST", "10000000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let address = loop {
+        let line = lines.next().expect("address printed").expect("stdout");
+        if let Some(address) = line.strip_prefix("jobmatch is listening on ") {
+            break address.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, address }
+}
+
+fn percentile(sorted: &[Duration], share: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * share).round() as usize]
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let workers = setting("CANDIDATES_HTTP_WORKERS", 200_000);
+    let vacancies = setting("CANDIDATES_HTTP_VACANCIES", 10_000);
+    let rounds = setting("CANDIDATES_HTTP_QUERIES", 300);
+    let kept = std::env::var_os("CANDIDATES_HTTP_DIR").map(PathBuf::from);
+    let temporary = tempfile::tempdir().expect("temporary directory");
+    let dir = kept.unwrap_or_else(|| temporary.path().to_path_buf());
+    std::fs::create_dir_all(&dir).expect("bench directory");
+    let binary = binary();
+    assert!(
+        binary.exists(),
+        "{} is missing: cargo build --release -p jobmatch",
+        binary.display()
+    );
+    prepare(&binary, &dir, workers, vacancies);
+    let key = run(
+        &binary,
+        &[
+            "keys",
+            "create",
+            "--role",
+            "staff",
+            "--name",
+            "bench",
+            "--data-dir",
+            dir.join("data").to_str().expect("UTF-8 path"),
+        ],
+    )
+    .lines()
+    .last()
+    .expect("key printed")
+    .trim()
+    .to_string();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let naive = naive_tables(&dir).await;
+        let ids: Vec<String> = sqlx::query(
+            "SELECT DISTINCT vacancy_id FROM vacancy_skills ORDER BY vacancy_id LIMIT $1",
+        )
+        .bind(rounds as i64)
+        .fetch_all(&naive)
+        .await
+        .expect("vacancy ids")
+        .iter()
+        .map(|row| row.get::<String, _>(0))
+        .collect();
+        assert!(!ids.is_empty(), "no open vacancy with required skills");
+
+        let started = Instant::now();
+        let server = serve(&binary, &dir.join("data"));
+        let client = reqwest::Client::new();
+        loop {
+            let ready = client
+                .get(format!("{}/readyz", server.address))
+                .send()
+                .await
+                .is_ok_and(|response| response.status() == 200);
+            if ready {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!(
+            "server ready in {:.2} s with {workers} returnees",
+            started.elapsed().as_secs_f64()
+        );
+
+        // Warm both sides (connection, caches) on a few vacancies first.
+        for id in ids.iter().take(10) {
+            let url = format!("{}/v1/vacancies/{id}/candidates?limit=20", server.address);
+            client
+                .get(&url)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("warm-up");
+            sqlx::query(NAIVE_TOP_20)
+                .bind(id)
+                .fetch_all(&naive)
+                .await
+                .expect("warm-up");
+        }
+        let mut http = Vec::with_capacity(ids.len());
+        let mut sql = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let url = format!("{}/v1/vacancies/{id}/candidates?limit=20", server.address);
+            let began = Instant::now();
+            let response = client
+                .get(&url)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(response.status(), 200, "{url}");
+            let body = response.bytes().await.expect("body");
+            http.push(began.elapsed());
+            assert!(!body.is_empty());
+
+            let began = Instant::now();
+            let rows = sqlx::query(NAIVE_TOP_20)
+                .bind(id)
+                .fetch_all(&naive)
+                .await
+                .expect("naive query");
+            sql.push(began.elapsed());
+            assert!(rows.len() <= 20);
+        }
+        http.sort();
+        sql.sort();
+        println!(
+            "candidates for {} vacancies, {workers} returnees, {vacancies} vacancies (ms):",
+            ids.len()
+        );
+        println!("{:<40} {:>8} {:>8} {:>8}", "", "p50", "p90", "p99");
+        for (name, times) in [
+            ("HTTP GET /v1/vacancies/{id}/candidates", &http),
+            ("SQLite GROUP BY skill overlap", &sql),
+        ] {
+            println!(
+                "{name:<40} {:>8.2} {:>8.2} {:>8.2}",
+                millis(percentile(times, 0.5)),
+                millis(percentile(times, 0.9)),
+                millis(percentile(times, 0.99))
+            );
+        }
+        println!(
+            "ratio of medians, SQL / HTTP: {:.1}",
+            millis(percentile(&sql, 0.5)) / millis(percentile(&http, 0.5))
+        );
+        drop(server);
+    });
+}

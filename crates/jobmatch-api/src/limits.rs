@@ -1,0 +1,120 @@
+//! Limits that keep one client from starving the others: a request rate per
+//! API key and a time limit per request.
+//!
+//! The rate is counted per key with the GCRA of the `governor` crate: a key
+//! may send `burst` requests at once, then one every `60 / per_minute`
+//! seconds. Refusals are 429 problem+json with `Retry-After` in whole
+//! seconds, rounded up so that a client that obeys it is admitted.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::ApiError;
+
+/// How much each client may ask of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Sustained requests per minute per API key.
+    pub requests_per_minute: NonZeroU32,
+    /// Requests a key may send at once before the sustained rate applies.
+    pub burst: NonZeroU32,
+    /// Longest a request may run before it is abandoned with 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    /// 3,000 requests a minute (50 a second) with bursts of 300: far above
+    /// what a counter or an employer's system sends, low enough that one
+    /// runaway script cannot starve a national deployment.
+    fn default() -> Limits {
+        Limits {
+            requests_per_minute: NonZeroU32::new(3_000).expect("non-zero"),
+            burst: NonZeroU32::new(300).expect("non-zero"),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Per-key request counting.
+pub struct RateLimits {
+    limiter: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+    limits: Limits,
+}
+
+impl RateLimits {
+    pub fn new(limits: &Limits) -> RateLimits {
+        let quota = Quota::per_minute(limits.requests_per_minute).allow_burst(limits.burst);
+        RateLimits {
+            limiter: RateLimiter::keyed(quota),
+            clock: DefaultClock::default(),
+            limits: *limits,
+        }
+    }
+
+    /// The limits this was made with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Counts one request for `key_id`; refuses it when the key is over its
+    /// rate.
+    pub fn check(&self, key_id: &str) -> Result<(), ApiError> {
+        // `check_key` takes `&String`; keys are looked up once per request.
+        let key = key_id.to_string();
+        match self.limiter.check_key(&key) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(ApiError::TooManyRequests {
+                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                })
+            }
+        }
+    }
+
+    /// Forgets keys whose allowance is full again, so that the table does not
+    /// grow with every key ever seen.
+    pub fn forget_idle_keys(&self) {
+        self.limiter.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_minute: u32, burst: u32) -> Limits {
+        Limits {
+            requests_per_minute: NonZeroU32::new(per_minute).expect("non-zero"),
+            burst: NonZeroU32::new(burst).expect("non-zero"),
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn a_key_gets_its_burst_then_is_refused_with_a_retry_after_that_admits_it() {
+        let rate = RateLimits::new(&limits(60, 3));
+        for _ in 0..3 {
+            rate.check("key-a").expect("within the burst");
+        }
+        match rate.check("key-a") {
+            Err(ApiError::TooManyRequests { retry_after_secs }) => {
+                // One request a second: the next is admitted within a second.
+                assert_eq!(retry_after_secs, 1);
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_are_counted_separately() {
+        let rate = RateLimits::new(&limits(60, 1));
+        rate.check("key-a").expect("first of a");
+        assert!(rate.check("key-a").is_err());
+        rate.check("key-b").expect("b has its own allowance");
+    }
+}
