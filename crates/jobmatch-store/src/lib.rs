@@ -387,6 +387,22 @@ async fn finish<DB: Database, T>(
     }
 }
 
+/// SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT,
+/// BUSY_TIMEOUT), however the error reached us.
+fn is_sqlite_busy(error: &StoreError) -> bool {
+    let database_error = match error {
+        StoreError::Database(error) => error.as_database_error(),
+        StoreError::Migration(sqlx::migrate::MigrateError::Execute(error)) => {
+            error.as_database_error()
+        }
+        _ => None,
+    };
+    database_error
+        .and_then(|error| error.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
 /// What a write was doing when a constraint failed, to name the failure.
 #[derive(Clone, Copy)]
 enum WriteKind {
@@ -419,21 +435,44 @@ impl Store {
     /// * `sqlite:path`, `sqlite://path`, `sqlite::memory:`, or a plain file
     ///   path: SQLite. An in-memory database lives as long as the store.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::connect_postgres(url).await?
-        } else if url.starts_with("sqlite:") || !url.contains("://") {
+        let is_sqlite = url.starts_with("sqlite:") || !url.contains("://");
+        if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(StoreError::UnsupportedUrl);
+        }
+        // Several processes opening one new SQLite file at once (a server and
+        // `jobmatch keys create`, or replicas) can meet SQLITE_BUSY where SQLite
+        // does not wait in its busy handler: while one of them switches the file
+        // to write-ahead logging. Such a collision clears within milliseconds.
+        let deadline = std::time::Instant::now() + SQLITE_BUSY_TIMEOUT;
+        let store = loop {
+            match Self::connect_and_migrate(url, is_sqlite).await {
+                Err(error)
+                    if is_sqlite
+                        && is_sqlite_busy(&error)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                other => break other?,
+            }
+        };
+        tracing::info!(
+            backend = store.backend_name(),
+            "store connected and migrated"
+        );
+        Ok(store)
+    }
+
+    async fn connect_and_migrate(url: &str, is_sqlite: bool) -> Result<Store, StoreError> {
+        let store = if is_sqlite {
             Self::connect_sqlite(url).await?
         } else {
-            return Err(StoreError::UnsupportedUrl);
+            Self::connect_postgres(url).await?
         };
         if let Err(error) = store.migrate().await {
             store.close().await;
             return Err(error);
         }
-        tracing::info!(
-            backend = store.backend_name(),
-            "store connected and migrated"
-        );
         Ok(store)
     }
 
