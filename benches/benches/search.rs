@@ -24,7 +24,7 @@ use jobmatch_domain::resources::VacancyStatus;
 use jobmatch_search::{OpenOutcome, SearchIndex, SearchRequest, SortOrder};
 
 mod search_data;
-use search_data::synthetic_vacancies;
+use search_data::{TEXT_QUERIES, synthetic_vacancies};
 
 struct Case {
     category: &'static str,
@@ -50,47 +50,10 @@ fn with(category: &'static str, request: SearchRequest) -> Case {
 fn query_mix() -> Vec<Case> {
     let since = Utc.with_ymd_and_hms(2024, 11, 1, 0, 0, 0).unwrap();
     let mut cases = Vec::new();
-    for q in [
-        "sewing",
-        "welder",
-        "cook",
-        "driver",
-        "electrician",
-        "cleaner",
-        "warehouse",
-        "សំណង់",
-        "កាត់ដេរ",
-        "រោងចក្រ",
-        "កម្មករ",
-    ] {
-        cases.push(case("one word", q));
-    }
-    for q in [
-        "sewing machine",
-        "construction worker",
-        "truck driver",
-        "hotel cleaner",
-        "quality control",
-        "កម្មករ សំណង់",
-        "ប្រាក់ខែ ៣០០",
-        "garment ស្នាក់នៅ",
-    ] {
-        cases.push(case("two words", q));
-    }
-    for q in [
-        "sewng",
-        "constrction",
-        "weldr",
-        "electrcian",
-        "warehuose",
-        "carpentr",
-        "sewign machine",
-        "kitchen asistant",
-    ] {
-        cases.push(case("typos", q));
-    }
-    for q in ["s", "sew", "constr", "elec", "កាត់", "sewing mach", "fork"] {
-        cases.push(case("as you type", q));
+    for (category, queries) in TEXT_QUERIES {
+        for q in queries {
+            cases.push(case(category, q));
+        }
     }
     cases.push(with(
         "filters",

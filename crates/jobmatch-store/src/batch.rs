@@ -254,6 +254,41 @@ impl Store {
         Ok(found)
     }
 
+    /// The records of `ids` that exist, keyed by id: one query per
+    /// [`ROWS_PER_STATEMENT`] ids instead of one per record (a page of search
+    /// results, a candidate list).
+    pub async fn get_many(
+        &self,
+        entity: Entity,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Record>, StoreError> {
+        let table = entity.sql();
+        let params = self.batch_params();
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let statement = format!(
+                "SELECT {} FROM {} WHERE id IN ({})",
+                sql::RECORD_COLUMNS,
+                table.table,
+                placeholders(params, 1, chunk.len())
+            );
+            let rows = with_pool!(self, |pool| {
+                let mut query = sqlx::query(AssertSqlSafe(statement));
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(record_from_row)
+                    .collect::<Result<Vec<Record>, StoreError>>()?
+            });
+            found.extend(rows.into_iter().map(|record| (record.id.clone(), record)));
+        }
+        Ok(found)
+    }
+
     /// Which of `ids` name a record of this entity.
     pub async fn existing_ids(
         &self,

@@ -280,10 +280,15 @@ pub async fn vacancy_candidates(
     // Consent and releases are read now, from the database: a withdrawal
     // counts from the next request on.
     let released = state.store.contacts_released_for(&id).await?;
+    let worker_ids: Vec<&str> = items
+        .iter()
+        .map(|scored| scored.worker_id.as_str())
+        .collect();
+    let mut profiles = state.store.get_many(Entity::Worker, &worker_ids).await?;
     let today = Utc::now().date_naive();
     let mut shown = Vec::with_capacity(items.len());
     for scored in items {
-        let Some(record) = state.store.get(Entity::Worker, &scored.worker_id).await? else {
+        let Some(record) = profiles.remove(&scored.worker_id) else {
             continue; // erased since matching saw it
         };
         let profile: WorkerInput =

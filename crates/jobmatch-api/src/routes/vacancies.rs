@@ -417,13 +417,18 @@ pub async fn list_vacancies(
         .wait_for(written, std::time::Duration::from_secs(1))
         .await;
     let found = state.search.index.search(&request).map_err(search_error)?;
-    let mut items = Vec::with_capacity(found.items.len());
-    for hit in &found.items {
-        // The database is the truth: a vacancy gone since it was indexed is skipped.
-        if let Some(record) = state.store.get(Entity::Vacancy, &hit.vacancy_id).await? {
-            items.push(resource::representation(&record));
-        }
-    }
+    let ids: Vec<&str> = found
+        .items
+        .iter()
+        .map(|hit| hit.vacancy_id.as_str())
+        .collect();
+    let records = state.store.get_many(Entity::Vacancy, &ids).await?;
+    // The database is the truth: a vacancy gone since it was indexed is skipped.
+    let items: Vec<serde_json::Value> = ids
+        .iter()
+        .filter_map(|id| records.get(*id))
+        .map(resource::representation)
+        .collect();
     let facet_values = |counts: Vec<jobmatch_search::FacetCount>| -> Vec<serde_json::Value> {
         counts
             .into_iter()
