@@ -397,6 +397,11 @@ fn deserialize_reporting_every_field<T: DeserializeOwned + ToSchema + 'static>(
         }
     }
     let mut document = Value::Object(object);
+    // Valid documents, nearly all of a bulk import, skip the path tracking
+    // (half the cost), which only serves to name what is wrong.
+    if let Ok(value) = T::deserialize(&document) {
+        return Some(value);
+    }
     // Each round that fails removes one top-level field, so this ends.
     loop {
         let attempt: Result<T, _> = serde_path_to_error::deserialize(&document);

@@ -36,7 +36,10 @@ pub struct BatchRecord<'a> {
     pub id: &'a str,
     pub external_id: Option<&'a str>,
     pub columns: &'a Columns,
-    pub body: &'a serde_json::Value,
+    /// The document as JSON text, stored byte for byte. A re-sent document is
+    /// unchanged when its text equals the stored one or, written differently
+    /// (key order, as [`Store::insert`] sorts keys), means the same JSON.
+    pub body: &'a str,
 }
 
 /// What [`Store::upsert_many`] did with one document.
@@ -95,11 +98,6 @@ impl Store {
         }
         let table = entity.sql();
         let now_text = format_time(now())?;
-        let bodies: Vec<String> = records
-            .iter()
-            .map(|record| serde_json::to_string(record.body))
-            .collect::<Result<_, _>>()
-            .map_err(StoreError::Json)?;
         let segments = segments_without_repeated_keys(records);
         let params = self.batch_params();
         write_tx!(self, |conn| {
@@ -143,7 +141,8 @@ impl Store {
                         to_insert.push(index);
                         continue;
                     };
-                    if existing.body == bodies[index] && existing.columns == *record.columns {
+                    if same_json(&existing.body, record.body) && existing.columns == *record.columns
+                    {
                         writes[index] = Some(BatchWrite {
                             id: existing.id.clone(),
                             version: existing.version,
@@ -158,7 +157,7 @@ impl Store {
                         .bind(record.columns.sector.as_deref())
                         .bind(record.columns.province_code.as_deref())
                         .bind(record.columns.status.as_deref())
-                        .bind(bodies[index].as_str())
+                        .bind(record.body)
                         .fetch_one(&mut *conn)
                         .await
                         .map_err(|e| constraint_error(e, WriteKind::Upsert))?;
@@ -185,7 +184,7 @@ impl Store {
                             .bind(record.columns.sector.as_deref())
                             .bind(record.columns.province_code.as_deref())
                             .bind(record.columns.status.as_deref())
-                            .bind(bodies[index].as_str());
+                            .bind(record.body);
                     }
                     query
                         .execute(&mut *conn)
@@ -385,6 +384,20 @@ fn lookup_by_external_ids(params: Params, table: &TableSql, count: usize) -> Str
     )
 }
 
+/// Whether two JSON texts hold the same document: equal text, or equal once
+/// parsed (only then are both parsed, so an unchanged re-import from the same
+/// serialiser costs a string comparison).
+fn same_json(stored: &str, sent: &str) -> bool {
+    stored == sent
+        || matches!(
+            (
+                serde_json::from_str::<serde_json::Value>(stored),
+                serde_json::from_str::<serde_json::Value>(sent),
+            ),
+            (Ok(stored), Ok(sent)) if stored == sent
+        )
+}
+
 /// Bind parameters per row of [`insert_rows`].
 const INSERT_PARAMS_PER_ROW: usize = 10;
 
@@ -426,13 +439,20 @@ mod tests {
     use super::*;
 
     fn record<'a>(external_id: Option<&'a str>, columns: &'a Columns) -> BatchRecord<'a> {
-        static BODY: serde_json::Value = serde_json::Value::Null;
         BatchRecord {
             id: "x",
             external_id,
             columns,
-            body: &BODY,
+            body: "null",
         }
+    }
+
+    #[test]
+    fn the_same_document_written_in_another_key_order_is_the_same() {
+        assert!(same_json(r#"{"a":1,"b":[2.5]}"#, r#"{"a":1,"b":[2.5]}"#));
+        assert!(same_json(r#"{"a":1,"b":[2.5]}"#, r#"{"b":[2.5],"a":1}"#));
+        assert!(!same_json(r#"{"a":1,"b":[2.5]}"#, r#"{"b":[2.5],"a":2}"#));
+        assert!(!same_json(r#"{"a":1}"#, "not json"));
     }
 
     #[test]

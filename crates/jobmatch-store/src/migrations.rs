@@ -48,6 +48,12 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "0002_privacy.sql",
         include_str!("../migrations/sqlite/0002_privacy.sql"),
     ),
+    (
+        3,
+        "partial_worker_indexes",
+        "0003_partial_worker_indexes.sql",
+        include_str!("../migrations/sqlite/0003_partial_worker_indexes.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -62,6 +68,12 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         "privacy",
         "0002_privacy.sql",
         include_str!("../migrations/postgres/0002_privacy.sql"),
+    ),
+    (
+        3,
+        "partial_worker_indexes",
+        "0003_partial_worker_indexes.sql",
+        include_str!("../migrations/postgres/0003_partial_worker_indexes.sql"),
     ),
 ];
 

@@ -1250,20 +1250,20 @@ mod cases {
     // -----------------------------------------------------------------------
 
     /// `count` worker documents `w-0, w-1, ...` with external ids `E-0, ...`.
-    fn batch_bodies(count: usize, note: &str) -> Vec<(String, String, Value)> {
+    fn batch_bodies(count: usize, note: &str) -> Vec<(String, String, String)> {
         (0..count)
             .map(|n| {
                 (
                     format!("w-{n}"),
                     format!("E-{n}"),
-                    json!({"full_name": format!("Worker {n}"), "note": note}),
+                    json!({"full_name": format!("Worker {n}"), "note": note}).to_string(),
                 )
             })
             .collect()
     }
 
     fn batch<'a>(
-        rows: &'a [(String, String, Value)],
+        rows: &'a [(String, String, String)],
         columns: &'a Columns,
     ) -> Vec<BatchRecord<'a>> {
         rows.iter()
@@ -1298,7 +1298,7 @@ mod cases {
             .expect("get")
             .expect("stored under its external id");
         assert_eq!(stored.id, "w-249");
-        assert_eq!(stored.body, rows[249].2);
+        assert_eq!(stored.body.to_string(), rows[249].2);
         assert_eq!(stored.columns, cols);
         assert_eq!(stored.source.as_deref(), Some("kobo"));
         let created: Vec<_> = feed(&store).await;
@@ -1332,7 +1332,7 @@ mod cases {
         // Re-sent: row 0 unchanged, row 1 with a new body, row 2 with new
         // columns only; the ids offered for creation are not used.
         let mut again = batch_bodies(3, "first");
-        again[1].2 = json!({"full_name": "Worker 1", "note": "second"});
+        again[1].2 = json!({"full_name": "Worker 1", "note": "second"}).to_string();
         for (id, _, _) in &mut again {
             id.push_str("-new");
         }
@@ -1401,7 +1401,7 @@ mod cases {
         let seq = store.latest_change_seq().await.expect("latest");
         let good = columns(Some("e-1"), None, None, Some("open"));
         let dangling = columns(Some("e-missing"), None, None, Some("open"));
-        let body = json!({"title": "Sewer"});
+        let body = json!({"title": "Sewer"}).to_string();
         let records = [
             BatchRecord {
                 id: "v-1",
@@ -1447,8 +1447,8 @@ mod cases {
     pub async fn upsert_many_handles_an_external_id_repeated_within_the_batch(db: &TestDb) {
         let store = db.open().await;
         let cols = Columns::default();
-        let first = json!({"n": 1});
-        let second = json!({"n": 2});
+        let first = json!({"n": 1}).to_string();
+        let second = json!({"n": 2}).to_string();
         let records = [
             BatchRecord {
                 id: "a-1",
@@ -1498,7 +1498,7 @@ mod cases {
             .await
             .expect("get")
             .expect("exists");
-        assert_eq!(stored.body, second);
+        assert_eq!(stored.body.to_string(), second);
         assert_eq!(
             feed(&store).await,
             vec![
@@ -1526,7 +1526,7 @@ mod cases {
         let expected: BTreeSet<String> = (0..130).step_by(3).map(|n| format!("E-{n}")).collect();
         assert_eq!(found.keys().cloned().collect::<BTreeSet<_>>(), expected);
         assert_eq!(found["E-9"].id, "w-9");
-        assert_eq!(found["E-9"].body, rows[9].2);
+        assert_eq!(found["E-9"].body.to_string(), rows[9].2);
         assert!(
             store
                 .get_many_by_external_id(Entity::Worker, "other", &wanted)

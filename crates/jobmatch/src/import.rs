@@ -15,7 +15,10 @@
 //! leaves it alone (no new version, no change-feed entry) when nothing does; a
 //! consent time the server filled in last time is kept while the decision stands.
 //!
-//! A reader thread parses rows while the async side validates and writes them.
+//! A reader thread splits the file into rows; each batch is then parsed,
+//! validated and serialised on every core (rayon) while the previous batch is
+//! written, so that the one writer the database allows is the only sequential
+//! step.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -25,20 +28,24 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use jobmatch_api::routes::resource::{
-    BatchItem, BatchItemOutcome, ResourceKind, prepare_batch, validate_item, write_batch,
+    BatchItem, BatchItemOutcome, ResourceKind, ValidDocument, prepare_batch, validate_item,
+    write_batch,
 };
 use jobmatch_domain::resources::{EmployerInput, VacancyInput, WorkerInput};
 use jobmatch_domain::{FieldError, Reference};
 use jobmatch_store::{Entity, Store};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 /// Rows per transaction: large enough that the disk flush at each commit is
 /// negligible, small enough that a batch's memory and lock hold stay small.
-pub const BATCH_ROWS: usize = 1_000;
+pub const BATCH_ROWS: usize = 2_000;
 /// Rejected rows printed on standard error; the rest only go to `--report`.
 const PRINTED_REJECTIONS: usize = 100;
-/// Batches parsed ahead of the writer.
+/// Batches read ahead of validation.
 const BATCHES_AHEAD: usize = 4;
+/// Validated batches queued for the writer.
+const WRITES_AHEAD: usize = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -110,11 +117,12 @@ impl std::fmt::Display for Summary {
 }
 
 /// One row as read: where it starts, its text for the report, and the JSON
-/// object it maps to (or why it maps to none).
+/// object it maps to (or why it maps to none); `None` for an NDJSON line, which
+/// is parsed with the rest of its batch on every core.
 struct Row {
     line: u64,
     raw: RawRow,
-    object: BatchItem,
+    object: Option<BatchItem>,
 }
 
 enum RawRow {
@@ -174,16 +182,28 @@ async fn run_typed<R: ResourceKind + Send + 'static>(
     };
     let mut employers = EmployerIds::default();
     let mut batches = batches;
-    // While one batch is written, the next is read, prepared and validated.
-    let mut writing: Option<InFlight> = None;
+    // One writer, fed in file order, so that an external id repeated across
+    // batches is written as if the rows had been sent one after the other; the
+    // queue lets reading and validation run ahead while it writes.
+    let (to_writer, mut writer_inbox) = tokio::sync::mpsc::channel::<ToWrite>(WRITES_AHEAD);
+    let (written_send, mut written) = tokio::sync::mpsc::unbounded_channel::<Written>();
+    let writer = {
+        let (store, source) = (store.clone(), options.source.clone());
+        tokio::spawn(async move {
+            while let Some((documents, raws)) = writer_inbox.recv().await {
+                let outcome = write_batch::<R>(&store, &source, documents)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("could not store a batch: {error}"));
+                let failed = outcome.is_err();
+                if written_send.send((outcome, raws)).is_err() || failed {
+                    break;
+                }
+            }
+        })
+    };
     while let Some(batch) = batches.recv().await {
         let Batch { rows, bytes_read } = batch?;
-        let mut objects = Vec::with_capacity(rows.len());
-        let mut raws = Vec::with_capacity(rows.len());
-        for row in rows {
-            objects.push(row.object);
-            raws.push((row.line, row.raw));
-        }
+        let (mut objects, raws) = parse_on_every_core(rows);
         if R::ENTITY == Entity::Vacancy {
             employers
                 .resolve(store, &options.source, &mut objects)
@@ -193,21 +213,24 @@ async fn run_typed<R: ResourceKind + Send + 'static>(
             .await
             .map_err(|error| anyhow::anyhow!("could not read stored records: {error}"))?;
         let documents = validate_on_every_core::<R>(objects, reference);
-        if let Some((written, raws)) = writing.take() {
-            tally.record(written.await??, raws)?;
+        // A send fails only once the writer has stopped on an error, which
+        // the tally below then reports.
+        let writer_stopped = to_writer.send((documents, raws)).await.is_err();
+        while let Ok((outcome, raws)) = written.try_recv() {
+            tally.record(outcome?, raws)?;
         }
-        let (store, source) = (store.clone(), options.source.clone());
-        let write = tokio::spawn(async move {
-            write_batch::<R>(&store, &source, documents)
-                .await
-                .map_err(|error| anyhow::anyhow!("could not store a batch: {error}"))
-        });
-        writing = Some((write, raws));
+        if writer_stopped {
+            break;
+        }
         progress.set_position(bytes_read);
     }
-    if let Some((written, raws)) = writing.take() {
-        tally.record(written.await??, raws)?;
+    drop(to_writer);
+    while let Some((outcome, raws)) = written.recv().await {
+        tally.record(outcome?, raws)?;
     }
+    writer
+        .await
+        .map_err(|_| anyhow::anyhow!("the batch writer panicked"))?;
     let Tally {
         mut summary,
         report,
@@ -237,9 +260,14 @@ async fn run_typed<R: ResourceKind + Send + 'static>(
     Ok(summary)
 }
 
-type WriteResult = anyhow::Result<Vec<BatchItemOutcome>>;
-/// A batch being written, and its rows' lines and text for the report.
-type InFlight = (tokio::task::JoinHandle<WriteResult>, Vec<(u64, RawRow)>);
+/// A validated batch for the writer, with its rows' lines and text for the
+/// report.
+type ToWrite = (
+    Vec<Result<ValidDocument, Vec<FieldError>>>,
+    Vec<(u64, RawRow)>,
+);
+/// What became of a batch the writer took.
+type Written = (anyhow::Result<Vec<BatchItemOutcome>>, Vec<(u64, RawRow)>);
 
 /// Counts outcomes, reports rejected rows.
 struct Tally {
@@ -281,37 +309,42 @@ impl Tally {
     }
 }
 
-/// Validates the items as the API does, split over the machine's cores, in order.
+/// The JSON object of each row (parsing NDJSON lines on every core), and apart
+/// from it each row's line and text for the report, in order.
+fn parse_on_every_core(rows: Vec<Row>) -> (Vec<BatchItem>, Vec<(u64, RawRow)>) {
+    rows.into_par_iter()
+        .map(|row| {
+            let object = match (row.object, &row.raw) {
+                (Some(object), _) => object,
+                (None, RawRow::Line(line)) => json_object(line),
+                (None, RawRow::Record(_)) => unreachable!("CSV rows are mapped as they are read"),
+            };
+            (object, (row.line, row.raw))
+        })
+        .unzip()
+}
+
+fn json_object(line: &str) -> BatchItem {
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(vec![FieldError::new("body", "must be a JSON object")]),
+        Err(error) => Err(vec![FieldError::new(
+            "body",
+            format!("is not valid JSON: {error}"),
+        )]),
+    }
+}
+
+/// Validates the items as the API does, and serialises the valid ones as they
+/// will be stored, on every core, in order.
 fn validate_on_every_core<R: ResourceKind + Send>(
     items: Vec<BatchItem>,
     reference: &Reference,
-) -> Vec<Result<R, Vec<FieldError>>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = items.len().div_ceil(threads).max(1);
-    let mut items = items;
-    let mut chunks = Vec::new();
-    while items.len() > chunk {
-        let rest = items.split_off(chunk);
-        chunks.push(std::mem::replace(&mut items, rest));
-    }
-    chunks.push(items);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|item| validate_item::<R>(item?, reference))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("validation does not panic"))
-            .collect()
-    })
+) -> Vec<Result<ValidDocument, Vec<FieldError>>> {
+    items
+        .into_par_iter()
+        .map(|item| validate_item::<R>(item?, reference))
+        .collect()
 }
 
 type Sender = tokio::sync::mpsc::Sender<anyhow::Result<Batch>>;
@@ -375,18 +408,10 @@ fn read_ndjson(file: File, send: &Sender) -> anyhow::Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let object = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(object)) => Ok(object),
-            Ok(_) => Err(vec![FieldError::new("body", "must be a JSON object")]),
-            Err(error) => Err(vec![FieldError::new(
-                "body",
-                format!("is not valid JSON: {error}"),
-            )]),
-        };
         rows.push(Row {
             line: line_number,
             raw: RawRow::Line(line.to_string()),
-            object,
+            object: None,
         });
         if rows.len() == BATCH_ROWS {
             let full = std::mem::replace(&mut rows, Vec::with_capacity(BATCH_ROWS));
@@ -446,10 +471,10 @@ fn read_csv(
                     rows.push(Row {
                         line,
                         raw: RawRow::Record(csv::StringRecord::new()),
-                        object: Err(vec![FieldError::new(
+                        object: Some(Err(vec![FieldError::new(
                             "body",
                             format!("has a different number of columns than the header: {error}"),
-                        )]),
+                        )])),
                     });
                     continue;
                 }
@@ -461,7 +486,7 @@ fn read_csv(
         rows.push(Row {
             line,
             raw: RawRow::Record(record),
-            object,
+            object: Some(object),
         });
         if rows.len() == BATCH_ROWS {
             let full = std::mem::replace(&mut rows, Vec::with_capacity(BATCH_ROWS));

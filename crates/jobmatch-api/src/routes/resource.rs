@@ -226,7 +226,7 @@ pub async fn store_batch<R: ResourceKind>(
         .into_iter()
         .map(|item| validate_item::<R>(item?, reference))
         .collect();
-    write_batch(store, source, validated).await
+    write_batch::<R>(store, source, validated).await
 }
 
 /// The first step of [`store_batch`], for callers that validate the items
@@ -282,17 +282,51 @@ fn sent_external_id(object: &Map<String, Value>) -> Option<&str> {
         .filter(|key| !key.is_empty())
 }
 
+/// A batch item that passed validation, as the store will keep it: its filter
+/// columns, its external id and its JSON text. Serialising here rather than
+/// while writing lets a bulk import do it on every core, outside the
+/// single-writer transaction.
+#[derive(Debug, Clone)]
+pub struct ValidDocument {
+    external_id: Option<String>,
+    columns: Columns,
+    /// As [`jobmatch_store::BatchRecord::body`] wants it.
+    body: String,
+}
+
+impl ValidDocument {
+    fn of<R: ResourceKind>(document: &R) -> Result<Self, serde_json::Error> {
+        // Straight from the document, in its fields' order (a third of the cost
+        // of going through `Value`); the store compares a re-sent record with
+        // one a single create stored, keys sorted, by meaning.
+        let body = serde_json::to_string(document)?;
+        Ok(ValidDocument {
+            external_id: document.external_id().map(str::to_string),
+            columns: document.columns(),
+            body,
+        })
+    }
+}
+
 /// One batch item through the same validation as a create request's body.
 pub fn validate_item<R: ResourceKind>(
     object: Map<String, Value>,
     reference: &Reference,
-) -> Result<R, Vec<FieldError>> {
-    match validated::<R>(object, reference) {
-        Ok(document) => Ok(document),
-        Err(ApiError::Validation(errors)) => Err(errors),
+) -> Result<ValidDocument, Vec<FieldError>> {
+    let document = match validated::<R>(object, reference) {
+        Ok(document) => document,
+        Err(ApiError::Validation(errors)) => return Err(errors),
         // `validated` reports nothing else; should it ever, the item still fails alone.
-        Err(other) => Err(vec![FieldError::new("body", other.to_string())]),
-    }
+        Err(other) => return Err(vec![FieldError::new("body", other.to_string())]),
+    };
+    // A validated document always serialises (string keys, finite numbers);
+    // should it not, the item fails alone rather than the batch.
+    ValidDocument::of(&document).map_err(|error| {
+        vec![FieldError::new(
+            "body",
+            format!("could not be stored: {error}"),
+        )]
+    })
 }
 
 /// Stores the valid documents of a batch in one transaction; see [`store_batch`].
@@ -301,65 +335,62 @@ pub fn validate_item<R: ResourceKind>(
 pub async fn write_batch<R: ResourceKind>(
     store: &Store,
     source: &str,
-    documents: Vec<Result<R, Vec<FieldError>>>,
+    documents: Vec<Result<ValidDocument, Vec<FieldError>>>,
 ) -> Result<Vec<BatchItemOutcome>, ApiError> {
     let mut documents = documents;
     if R::ENTITY == Entity::Vacancy {
         reject_missing_employers(store, &mut documents).await?;
     }
-    let mut outcomes: Vec<Option<BatchItemOutcome>> = Vec::with_capacity(documents.len());
-    let mut prepared: Vec<(usize, String, Columns, Value)> = Vec::new();
-    for (index, document) in documents.iter().enumerate() {
-        match document {
-            Ok(document) => {
-                let body = serde_json::to_value(document).map_err(ApiError::internal)?;
-                prepared.push((index, new_id(), document.columns(), body));
-                outcomes.push(None);
-            }
-            Err(errors) => outcomes.push(Some(BatchItemOutcome::Rejected {
-                errors: errors.clone(),
-            })),
-        }
-    }
-    let records: Vec<BatchRecord<'_>> = prepared
+    let ids: Vec<Option<String>> = documents
         .iter()
-        .map(|(index, id, columns, body)| BatchRecord {
-            id,
-            external_id: documents[*index]
-                .as_ref()
-                .ok()
-                .and_then(|document| document.external_id()),
-            columns,
-            body,
+        .map(|document| document.is_ok().then(new_id))
+        .collect();
+    let records: Vec<BatchRecord<'_>> = documents
+        .iter()
+        .zip(&ids)
+        .filter_map(|(document, id)| {
+            let (document, id) = (document.as_ref().ok()?, id.as_deref()?);
+            Some(BatchRecord {
+                id,
+                external_id: document.external_id.as_deref(),
+                columns: &document.columns,
+                body: &document.body,
+            })
         })
         .collect();
-    let writes = store.upsert_many(R::ENTITY, source, &records).await?;
-    for ((index, _, _, _), write) in prepared.iter().zip(writes) {
-        outcomes[*index] = Some(match write.outcome {
-            BatchOutcome::Created => BatchItemOutcome::Created { id: write.id },
-            BatchOutcome::Updated | BatchOutcome::Unchanged => BatchItemOutcome::Existing {
-                id: write.id,
-                version: write.version,
-                changed: write.outcome == BatchOutcome::Updated,
+    let mut writes = store
+        .upsert_many(R::ENTITY, source, &records)
+        .await?
+        .into_iter();
+    documents
+        .iter()
+        .map(|document| match document {
+            Err(errors) => Ok(BatchItemOutcome::Rejected {
+                errors: errors.clone(),
+            }),
+            // The store answers one write per record it was given, in order.
+            Ok(_) => match writes.next() {
+                Some(write) => Ok(match write.outcome {
+                    BatchOutcome::Created => BatchItemOutcome::Created { id: write.id },
+                    BatchOutcome::Updated | BatchOutcome::Unchanged => BatchItemOutcome::Existing {
+                        id: write.id,
+                        version: write.version,
+                        changed: write.outcome == BatchOutcome::Updated,
+                    },
+                }),
+                None => Err(ApiError::internal(std::io::Error::other(
+                    "a batch item was not written",
+                ))),
             },
-        });
-    }
-    outcomes
-        .into_iter()
-        .map(|outcome| {
-            // The store answers one write per record it was given.
-            outcome.ok_or_else(|| {
-                ApiError::internal(std::io::Error::other("a batch item was not written"))
-            })
         })
         .collect()
 }
 
 /// Turns each valid vacancy whose `employer_id` names no employer into a rejection,
 /// with the create request's message, so that it cannot fail the whole batch.
-async fn reject_missing_employers<R: ResourceKind>(
+async fn reject_missing_employers(
     store: &Store,
-    documents: &mut [Result<R, Vec<FieldError>>],
+    documents: &mut [Result<ValidDocument, Vec<FieldError>>],
 ) -> Result<(), ApiError> {
     let named: Vec<Option<String>> = documents
         .iter()
@@ -367,7 +398,7 @@ async fn reject_missing_employers<R: ResourceKind>(
             document
                 .as_ref()
                 .ok()
-                .and_then(|document| document.columns().employer_id)
+                .and_then(|document| document.columns.employer_id.clone())
         })
         .collect();
     let distinct: Vec<&str> = named
