@@ -107,7 +107,7 @@ pub fn hash_key(secret: &str) -> String {
 /// and browser history.
 const KEY_QUERY_PARAMETERS: [&str; 5] = ["api_key", "apikey", "key", "access_token", "token"];
 
-async fn authenticate(request: HttpRequest) -> Result<Principal, ApiError> {
+pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiError> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Unavailable("server state missing".to_string()))?
@@ -179,6 +179,9 @@ impl FromRequest for Principal {
     type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        if let Some(principal) = crate::idempotency::authenticated(request) {
+            return Box::pin(std::future::ready(Ok(principal)));
+        }
         Box::pin(authenticate(request.clone()))
     }
 }

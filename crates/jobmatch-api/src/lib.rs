@@ -10,6 +10,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod follower;
+pub mod idempotency;
 pub mod limits;
 pub mod matching;
 pub mod metrics;

@@ -173,6 +173,7 @@ impl Application {
                         let routes_by_path = routes_by_path.clone();
                         async move { fallback(&request, &routes_by_path) }
                     }))
+                    .wrap(from_fn(crate::idempotency::idempotent_writes))
                     .wrap(from_fn(time_limit))
                     .wrap(from_fn({
                         let routes = literal_routes.clone();

@@ -366,6 +366,9 @@ pub use privacy::{AuditAction, AuditEvent, AuditFilter, AuditRecord, ErasedCount
 mod batch;
 pub use batch::{BatchOutcome, BatchRecord, BatchWrite};
 
+mod idempotency;
+pub use idempotency::IdempotencyClaim;
+
 /// Commits on `Ok`, rolls back on `Err`.
 async fn finish<DB: Database, T>(
     tx: Transaction<'_, DB>,

@@ -356,3 +356,72 @@ async fn a_server_secret_is_created_once_and_then_always_the_same() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_request() {
+    use chrono::{Duration, Utc};
+    use jobmatch_store::IdempotencyClaim;
+    on_every_backend(|store, _| async move {
+        let now = Utc::now();
+        let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
+        let claim = |key: &'static str, hash: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .claim_idempotency_key("key-1", key, hash, forget, stale)
+                    .await
+                    .expect("claim")
+            }
+        };
+        assert_eq!(claim("k", "h1").await, IdempotencyClaim::Claimed);
+        assert_eq!(claim("k", "h1").await, IdempotencyClaim::InProgress);
+        assert_eq!(claim("k", "h2").await, IdempotencyClaim::OtherRequest);
+        store
+            .complete_idempotency_key("key-1", "k", 201, "{\"id\":\"w-1\"}")
+            .await
+            .expect("complete");
+        assert_eq!(
+            claim("k", "h1").await,
+            IdempotencyClaim::Answered {
+                status: 201,
+                response: "{\"id\":\"w-1\"}".to_string()
+            }
+        );
+        // Another API key's same key is its own.
+        let other = store
+            .claim_idempotency_key("key-2", "k", "h9", forget, stale)
+            .await
+            .expect("claim");
+        assert_eq!(other, IdempotencyClaim::Claimed);
+
+        // A released claim (the request failed on the server) is free again.
+        assert_eq!(claim("r", "h1").await, IdempotencyClaim::Claimed);
+        store
+            .release_idempotency_key("key-1", "r")
+            .await
+            .expect("release");
+        assert_eq!(claim("r", "h1").await, IdempotencyClaim::Claimed);
+
+        // A claim whose process died is taken over once stale; an answer is
+        // forgotten after the retention period.
+        let later = now + Duration::seconds(120);
+        let retaken = store
+            .claim_idempotency_key("key-1", "r", "h1", forget, later - Duration::seconds(60))
+            .await
+            .expect("claim");
+        assert_eq!(retaken, IdempotencyClaim::Claimed);
+        let much_later = now + Duration::hours(25);
+        let fresh = store
+            .claim_idempotency_key(
+                "key-1",
+                "k",
+                "h2",
+                much_later - Duration::hours(24),
+                much_later - Duration::seconds(60),
+            )
+            .await
+            .expect("claim");
+        assert_eq!(fresh, IdempotencyClaim::Claimed);
+    })
+    .await;
+}

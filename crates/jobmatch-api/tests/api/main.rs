@@ -7,6 +7,7 @@ mod authorization;
 mod batch;
 mod errors;
 mod hostile;
+mod idempotency;
 mod matching;
 mod openapi;
 mod resources;
