@@ -31,7 +31,8 @@ Any write (`POST`, `PUT`, `PATCH`, `DELETE`) may carry an `Idempotency-Key` head
 ASCII characters, such as a UUID): re-sent with the same key, method, path, query and body by the \
 same API key within 24 hours, it gets the first answer again, with `Idempotent-Replayed: true`, and \
 nothing is written twice. The same key with another request is a 422 naming `Idempotency-Key`; \
-while the first request still runs, a 409 with `Retry-After`. Server errors are not kept.\n\n\
+while the first request still runs, a 409 with `Retry-After`. Server errors and contact releases \
+are not kept.\n\n\
 This service uses the ESCO classification of the European Commission. It carries a modified \
 subset of ESCO v1.1.1. Places come from the NCDD gazetteer (db.ncdd.gov.kh) and the Ministry of Economy \
 and Finance (GDDE) lists; Thai provinces from thailand-geodata (MIT).",

@@ -173,8 +173,9 @@ impl Application {
                         let routes_by_path = routes_by_path.clone();
                         async move { fallback(&request, &routes_by_path) }
                     }))
-                    .wrap(from_fn(crate::idempotency::idempotent_writes))
                     .wrap(from_fn(time_limit))
+                    // Outside the time limit: a request cut off frees its key.
+                    .wrap(from_fn(crate::idempotency::idempotent_writes))
                     .wrap(from_fn({
                         let routes = literal_routes.clone();
                         move |request, next| literal_path_methods(routes.clone(), request, next)

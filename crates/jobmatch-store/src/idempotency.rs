@@ -7,6 +7,12 @@
 //! server's side so that a retry may run it. The claim and the write are not one
 //! transaction: a process that dies between them leaves a claim that another
 //! request takes over once it is older than the stale age the caller gives.
+//! Completing and releasing name the claim by its time, so a request whose
+//! claim was taken over cannot complete or free its successor's.
+//!
+//! Answers may hold personal data (a created profile): they are forgotten after
+//! the retention period whichever key sent them, and erasing a worker forgets
+//! every answer that names its id.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -17,8 +23,8 @@ use crate::{Pool, Store, StoreError, finish, format_time, parse_time, sql};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyClaim {
     /// The key was free (or its claim stale): the caller runs the request and
-    /// then completes or releases the key.
-    Claimed,
+    /// then completes or releases the claim made at `claimed_at`.
+    Claimed { claimed_at: DateTime<Utc> },
     /// The same request was answered before: this is its answer.
     Answered { status: u16, response: String },
     /// The same request is being answered right now.
@@ -37,11 +43,14 @@ const INSERT_CLAIM: &str = "INSERT INTO idempotency_keys \
      VALUES ($1, $2, $3, 0, '', $4)";
 const RETAKE_CLAIM: &str = "UPDATE idempotency_keys SET request_hash = $3, status = 0, \
      response = '', created_at = $4 WHERE key_id = $1 AND idempotency_key = $2";
-const DELETE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE key_id = $1 AND created_at < $2";
+const DELETE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
 const COMPLETE: &str = "UPDATE idempotency_keys SET status = $3, response = $4 \
-     WHERE key_id = $1 AND idempotency_key = $2 AND status = 0";
+     WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $5";
 const RELEASE: &str = "DELETE FROM idempotency_keys \
-     WHERE key_id = $1 AND idempotency_key = $2 AND status = 0";
+     WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $3";
+/// Used by worker erasure: answers whose text holds the worker's id.
+pub(crate) const FORGET_ANSWERS_NAMING: &str =
+    "DELETE FROM idempotency_keys WHERE response LIKE '%' || $1 || '%'";
 
 impl Store {
     /// Claims `idempotency_key` of API key `key_id` for a request whose hash is
@@ -56,11 +65,11 @@ impl Store {
         forget_before: DateTime<Utc>,
         stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyClaim, StoreError> {
-        let now_text = format_time(Utc::now())?;
+        let now = Utc::now();
+        let now_text = format_time(now)?;
         let forget_text = format_time(forget_before)?;
         write_tx!(self, |conn| {
             sqlx::query(DELETE_EXPIRED)
-                .bind(key_id)
                 .bind(forget_text.as_str())
                 .execute(&mut *conn)
                 .await?;
@@ -77,7 +86,7 @@ impl Store {
                     .bind(now_text.as_str())
                     .execute(&mut *conn)
                     .await?;
-                return Ok(IdempotencyClaim::Claimed);
+                return Ok(IdempotencyClaim::Claimed { claimed_at: now });
             };
             let stored_hash: String = row.try_get("request_hash")?;
             // INTEGER is 32 bits on PostgreSQL.
@@ -91,7 +100,7 @@ impl Store {
                     .bind(now_text.as_str())
                     .execute(&mut *conn)
                     .await?;
-                return Ok(IdempotencyClaim::Claimed);
+                return Ok(IdempotencyClaim::Claimed { claimed_at: now });
             }
             if stored_hash != request_hash {
                 return Ok(IdempotencyClaim::OtherRequest);
@@ -107,37 +116,43 @@ impl Store {
         })
     }
 
-    /// Records the answer to a claimed key.
+    /// Records the answer to the claim made at `claimed_at`.
     pub async fn complete_idempotency_key(
         &self,
         key_id: &str,
         idempotency_key: &str,
+        claimed_at: DateTime<Utc>,
         status: u16,
         response: &str,
     ) -> Result<(), StoreError> {
+        let claimed_text = format_time(claimed_at)?;
         write_tx!(self, |conn| {
             sqlx::query(COMPLETE)
                 .bind(key_id)
                 .bind(idempotency_key)
                 .bind(i32::from(status))
                 .bind(response)
+                .bind(claimed_text.as_str())
                 .execute(&mut *conn)
                 .await?;
             Ok(())
         })
     }
 
-    /// Frees a claimed key whose request failed on the server's side, so that a
-    /// retry runs it again.
+    /// Frees the claim made at `claimed_at` when its request failed on the
+    /// server's side, so that a retry runs it again.
     pub async fn release_idempotency_key(
         &self,
         key_id: &str,
         idempotency_key: &str,
+        claimed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let claimed_text = format_time(claimed_at)?;
         write_tx!(self, |conn| {
             sqlx::query(RELEASE)
                 .bind(key_id)
                 .bind(idempotency_key)
+                .bind(claimed_text.as_str())
                 .execute(&mut *conn)
                 .await?;
             Ok(())

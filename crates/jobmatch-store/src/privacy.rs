@@ -216,6 +216,12 @@ impl Store {
                 .bind(month.as_str())
                 .execute(&mut *conn)
                 .await?;
+            // Kept answers to writes sent with an Idempotency-Key may hold the
+            // profile; they go with it.
+            sqlx::query(crate::idempotency::FORGET_ANSWERS_NAMING)
+                .bind(event.worker_id)
+                .execute(&mut *conn)
+                .await?;
             append_audit!(conn, at.as_str(), event)?;
             Ok(true)
         })?;

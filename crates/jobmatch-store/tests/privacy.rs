@@ -373,11 +373,15 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
                     .expect("claim")
             }
         };
-        assert_eq!(claim("k", "h1").await, IdempotencyClaim::Claimed);
+        let claimed_at = |claim: IdempotencyClaim| match claim {
+            IdempotencyClaim::Claimed { claimed_at } => claimed_at,
+            other => panic!("not claimed: {other:?}"),
+        };
+        let first = claimed_at(claim("k", "h1").await);
         assert_eq!(claim("k", "h1").await, IdempotencyClaim::InProgress);
         assert_eq!(claim("k", "h2").await, IdempotencyClaim::OtherRequest);
         store
-            .complete_idempotency_key("key-1", "k", 201, "{\"id\":\"w-1\"}")
+            .complete_idempotency_key("key-1", "k", first, 201, "{\"id\":\"w-1\"}")
             .await
             .expect("complete");
         assert_eq!(
@@ -392,15 +396,15 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
             .claim_idempotency_key("key-2", "k", "h9", forget, stale)
             .await
             .expect("claim");
-        assert_eq!(other, IdempotencyClaim::Claimed);
+        claimed_at(other);
 
         // A released claim (the request failed on the server) is free again.
-        assert_eq!(claim("r", "h1").await, IdempotencyClaim::Claimed);
+        let released = claimed_at(claim("r", "h1").await);
         store
-            .release_idempotency_key("key-1", "r")
+            .release_idempotency_key("key-1", "r", released)
             .await
             .expect("release");
-        assert_eq!(claim("r", "h1").await, IdempotencyClaim::Claimed);
+        let abandoned = claimed_at(claim("r", "h1").await);
 
         // A claim whose process died is taken over once stale; an answer is
         // forgotten after the retention period.
@@ -409,7 +413,25 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
             .claim_idempotency_key("key-1", "r", "h1", forget, later - Duration::seconds(60))
             .await
             .expect("claim");
-        assert_eq!(retaken, IdempotencyClaim::Claimed);
+        let retaken = claimed_at(retaken);
+        // The abandoned request can neither complete nor free its successor's claim.
+        store
+            .complete_idempotency_key("key-1", "r", abandoned, 201, "late")
+            .await
+            .expect("complete");
+        store
+            .release_idempotency_key("key-1", "r", abandoned)
+            .await
+            .expect("release");
+        let still = store
+            .claim_idempotency_key("key-1", "r", "h1", forget, stale)
+            .await
+            .expect("claim");
+        assert_eq!(still, IdempotencyClaim::InProgress);
+        store
+            .release_idempotency_key("key-1", "r", retaken)
+            .await
+            .expect("release");
         let much_later = now + Duration::hours(25);
         let fresh = store
             .claim_idempotency_key(
@@ -421,7 +443,7 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
             )
             .await
             .expect("claim");
-        assert_eq!(fresh, IdempotencyClaim::Claimed);
+        claimed_at(fresh);
     })
     .await;
 }

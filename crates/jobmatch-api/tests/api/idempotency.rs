@@ -123,3 +123,30 @@ async fn a_delete_re_sent_with_its_key_is_answered_as_the_first_time() {
     assert_eq!(statuses[0], statuses[1]);
     assert!(statuses[0] < 300, "{statuses:?}");
 }
+
+#[tokio::test]
+async fn erasing_a_worker_forgets_the_kept_answers_that_hold_its_profile() {
+    let app = spawn_app().await;
+    let body = worker_body();
+    let created = send(&app, &app.staff_key, "register-1", &body).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("json");
+    let erased = app
+        .request(
+            Method::DELETE,
+            &format!("/v1/workers/{}", created["id"].as_str().expect("id")),
+            &app.admin_key,
+        )
+        .send()
+        .await
+        .expect("request sent");
+    assert!(erased.status().is_success(), "{}", erased.status());
+
+    // The first answer, with the person's name and phone, is gone: the same
+    // request now runs anew.
+    let again = send(&app, &app.staff_key, "register-1", &body).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(replayed(&again), None);
+    let again: Value = again.json().await.expect("json");
+    assert_ne!(again["id"], created["id"]);
+}
