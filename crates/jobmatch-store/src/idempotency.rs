@@ -78,41 +78,41 @@ impl Store {
                 .bind(idempotency_key)
                 .fetch_optional(&mut *conn)
                 .await?;
-            let Some(row) = existing else {
-                sqlx::query(INSERT_CLAIM)
-                    .bind(key_id)
-                    .bind(idempotency_key)
-                    .bind(request_hash)
-                    .bind(now_text.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                return Ok(IdempotencyClaim::Claimed { claimed_at: now });
+            if let Some(row) = &existing {
+                // INTEGER is 32 bits on PostgreSQL.
+                let status: i32 = row.try_get("status")?;
+                let created_at = parse_time(&row.try_get::<String, _>("created_at")?)?;
+                let abandoned = status == IN_PROGRESS && created_at < stale_before;
+                if !abandoned {
+                    let stored_hash: String = row.try_get("request_hash")?;
+                    if stored_hash != request_hash {
+                        return Ok(IdempotencyClaim::OtherRequest);
+                    }
+                    if status == IN_PROGRESS {
+                        return Ok(IdempotencyClaim::InProgress);
+                    }
+                    return Ok(IdempotencyClaim::Answered {
+                        status: u16::try_from(status).map_err(|_| {
+                            StoreError::Corrupt("an idempotency status out of range")
+                        })?,
+                        response: row.try_get("response")?,
+                    });
+                }
+            }
+            // A free key is inserted; an abandoned claim (its process died) retaken.
+            let statement = if existing.is_some() {
+                RETAKE_CLAIM
+            } else {
+                INSERT_CLAIM
             };
-            let stored_hash: String = row.try_get("request_hash")?;
-            // INTEGER is 32 bits on PostgreSQL.
-            let status: i32 = row.try_get("status")?;
-            let created_at = parse_time(&row.try_get::<String, _>("created_at")?)?;
-            if status == IN_PROGRESS && created_at < stale_before {
-                sqlx::query(RETAKE_CLAIM)
-                    .bind(key_id)
-                    .bind(idempotency_key)
-                    .bind(request_hash)
-                    .bind(now_text.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                return Ok(IdempotencyClaim::Claimed { claimed_at: now });
-            }
-            if stored_hash != request_hash {
-                return Ok(IdempotencyClaim::OtherRequest);
-            }
-            if status == IN_PROGRESS {
-                return Ok(IdempotencyClaim::InProgress);
-            }
-            Ok(IdempotencyClaim::Answered {
-                status: u16::try_from(status)
-                    .map_err(|_| StoreError::Corrupt("an idempotency status out of range"))?,
-                response: row.try_get("response")?,
-            })
+            sqlx::query(statement)
+                .bind(key_id)
+                .bind(idempotency_key)
+                .bind(request_hash)
+                .bind(now_text.as_str())
+                .execute(&mut *conn)
+                .await?;
+            Ok(IdempotencyClaim::Claimed { claimed_at: now })
         })
     }
 
