@@ -28,6 +28,8 @@ use crate::{
 /// every full chunk reuses one prepared statement.
 const ROWS_PER_STATEMENT: usize = 100;
 
+const SQLITE_BATCH_CACHE: &str = "PRAGMA cache_size = -65536";
+
 /// One document of a batch for [`Store::upsert_many`].
 #[derive(Debug, Clone, Copy)]
 pub struct BatchRecord<'a> {
@@ -100,7 +102,16 @@ impl Store {
         let now_text = format_time(now())?;
         let segments = segments_without_repeated_keys(records);
         let params = self.batch_params();
+        let sqlite = matches!(self.pool, crate::Pool::Sqlite(_));
         write_tx!(self, |conn| {
+            if sqlite {
+                // SQLite's default page cache is 2 MiB: at a million profiles the
+                // indexes a batch inserts into no longer fit, and each insert
+                // goes back to the file. The connection that writes batches
+                // keeps up to 64 MiB (negative: KiB); the others, which mostly
+                // scan or read single rows, keep the default.
+                sqlx::query(SQLITE_BATCH_CACHE).execute(&mut *conn).await?;
+            }
             let mut writes: Vec<Option<BatchWrite>> = vec![None; records.len()];
             for segment in &segments {
                 // What the segment's external ids already name.

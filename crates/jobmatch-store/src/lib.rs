@@ -497,12 +497,7 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             // Deleted rows (an erased worker) are overwritten with zeros in
             // the file instead of lingering in free pages.
-            .pragma("secure_delete", "ON")
-            // SQLite's default page cache is 2 MiB; at a million profiles the id,
-            // external-id and filter indexes no longer fit, and every insert and
-            // lookup goes back to the file. 64 MiB (negative: KiB) per connection
-            // keeps their working set in memory.
-            .pragma("cache_size", "-65536");
+            .pragma("secure_delete", "ON");
         let pool = if in_memory {
             // One connection that is never closed: the database disappears
             // with its last connection.
@@ -1177,7 +1172,6 @@ mod tests {
             ("PRAGMA foreign_keys", 1),
             ("PRAGMA busy_timeout", 5000),
             ("PRAGMA secure_delete", 1),
-            ("PRAGMA cache_size", -65536),
         ] {
             let value: i64 = sqlx::query_scalar(pragma)
                 .fetch_one(&mut *conn)
