@@ -243,18 +243,7 @@ impl Store {
         let mut found = HashMap::new();
         for chunk in external_ids.chunks(ROWS_PER_STATEMENT) {
             let statement = lookup_by_external_ids(params, table, chunk.len());
-            let rows = with_pool!(self, |pool| {
-                let mut query = sqlx::query(AssertSqlSafe(statement)).bind(source);
-                for key in chunk {
-                    query = query.bind(*key);
-                }
-                query
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(record_from_row)
-                    .collect::<Result<Vec<Record>, StoreError>>()?
-            });
+            let rows = self.fetch_records(statement, Some(source), chunk).await?;
             for record in rows {
                 if let Some(external_id) = record.external_id.clone() {
                     found.insert(external_id, record);
@@ -262,6 +251,28 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// The records a lookup statement finds, its parameters being `first` (if
+    /// any) and then `keys`.
+    async fn fetch_records(
+        &self,
+        statement: String,
+        first: Option<&str>,
+        keys: &[&str],
+    ) -> Result<Vec<Record>, StoreError> {
+        with_pool!(self, |pool| {
+            let mut query = sqlx::query(AssertSqlSafe(statement));
+            for value in first.iter().chain(keys) {
+                query = query.bind(*value);
+            }
+            query
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(record_from_row)
+                .collect()
+        })
     }
 
     /// The records of `ids` that exist, keyed by id: one query per
@@ -282,18 +293,7 @@ impl Store {
                 table.table,
                 placeholders(params, 1, chunk.len())
             );
-            let rows = with_pool!(self, |pool| {
-                let mut query = sqlx::query(AssertSqlSafe(statement));
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                query
-                    .fetch_all(pool)
-                    .await?
-                    .iter()
-                    .map(record_from_row)
-                    .collect::<Result<Vec<Record>, StoreError>>()?
-            });
+            let rows = self.fetch_records(statement, None, chunk).await?;
             found.extend(rows.into_iter().map(|record| (record.id.clone(), record)));
         }
         Ok(found)
