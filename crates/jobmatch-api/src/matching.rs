@@ -1,6 +1,9 @@
 //! The matching index as a structure derived from the database.
 
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
 
 use jobmatch_domain::Reference;
 use jobmatch_domain::resources::{VacancyInput, WorkerInput};
@@ -38,7 +41,61 @@ impl Matching {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn write(&self) -> RwLockWriteGuard<'_, MatchIndex<'static>> {
+        self.index
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts the thread that builds the standing candidate lists of open vacancies
+    /// (`crates/jobmatch-matching/src/index/standing.rs`) in the background: after start-up,
+    /// after a bulk change dropped them, and each new day. It waits until the lists
+    /// have not been dropped for [`STANDING_QUIET`], so that it does not rebuild
+    /// during an import, builds a few lists per read lock so that the follower is
+    /// never held up long, and ends with the server.
+    pub fn spawn_standing_builder(matching: &Arc<Matching>) {
+        let matching = Arc::downgrade(matching);
+        let spawned = std::thread::Builder::new()
+            .name("standing-lists".to_string())
+            .spawn(move || {
+                let mut seen_epoch = None;
+                let mut quiet_since = Instant::now();
+                loop {
+                    let Some(matching) = matching.upgrade() else {
+                        return;
+                    };
+                    let built = {
+                        let index = matching.read();
+                        let epoch = index.standing_epoch();
+                        if seen_epoch != Some(epoch) {
+                            seen_epoch = Some(epoch);
+                            quiet_since = Instant::now();
+                        }
+                        if quiet_since.elapsed() < STANDING_QUIET {
+                            0
+                        } else {
+                            index.build_missing_standing(Utc::now().date_naive(), STANDING_CHUNK)
+                        }
+                    };
+                    drop(matching);
+                    if built == 0 {
+                        std::thread::sleep(STANDING_IDLE);
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "no background builder for standing candidate lists; default queries build them as they come");
+        }
+    }
 }
+
+/// How long the standing lists must stay undropped before they are rebuilt.
+const STANDING_QUIET: Duration = Duration::from_secs(1);
+/// How long the builder rests when there is nothing to build.
+const STANDING_IDLE: Duration = Duration::from_millis(500);
+/// Lists built per read lock (a few milliseconds each at national scale).
+const STANDING_CHUNK: usize = 4;
 
 impl Matching {
     /// Parses one stored document into its profile.
@@ -100,10 +157,7 @@ impl Derived for Matching {
                     })
                     .collect()
             });
-        let mut index = self
-            .index
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut index = self.write();
         for (raw, outcome) in parsed {
             let outcome = outcome.and_then(|profile| match profile {
                 Some(Parsed::Worker(profile)) => index
@@ -120,11 +174,14 @@ impl Derived for Matching {
         }
     }
 
+    /// Settles the standing candidate lists once per batch of changes: a batch too
+    /// big to follow change by change drops them for the background builder.
+    fn applied_through(&self, _seq: i64) {
+        self.write().settle_standing(Utc::now().date_naive());
+    }
+
     fn apply(&self, change: &Applied<'_>) {
-        let mut index = self
-            .index
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut index = self.write();
         let outcome = match (change.entity, change.record) {
             (Entity::Worker, Some(record)) => WorkerInput::deserialize(&record.body)
                 .map_err(|error| error.to_string())

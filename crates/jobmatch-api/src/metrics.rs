@@ -2,13 +2,17 @@
 //! concrete path, which would put record ids into label values).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
     registry: Registry,
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
+    /// Open vacancies, and how many of them have a standing candidate list for
+    /// today (set when the metrics are read).
+    pub open_vacancies: IntGauge,
+    pub standing_lists: IntGauge,
 }
 
 impl Metrics {
@@ -33,6 +37,22 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("metric definition is valid");
+        let open_vacancies = IntGauge::new(
+            "jobmatch_matching_open_vacancies",
+            "Vacancies open today in the matching index",
+        )
+        .expect("metric definition is valid");
+        let standing_lists = IntGauge::new(
+            "jobmatch_matching_standing_lists",
+            "Open vacancies whose best candidates for the default query are kept ready",
+        )
+        .expect("metric definition is valid");
+        registry
+            .register(Box::new(open_vacancies.clone()))
+            .expect("metric registered once");
+        registry
+            .register(Box::new(standing_lists.clone()))
+            .expect("metric registered once");
         registry
             .register(Box::new(requests.clone()))
             .expect("metric registered once");
@@ -43,6 +63,8 @@ impl Metrics {
             registry,
             requests,
             latency,
+            open_vacancies,
+            standing_lists,
         }
     }
 

@@ -106,7 +106,7 @@ pub enum Visibility {
     Employers(Vec<String>),
 }
 
-fn reach_of(principal: &Principal, operation: Operation) -> Reach {
+pub(crate) fn reach_of(principal: &Principal, operation: Operation) -> Reach {
     let [admin, staff, employer, partner] = reach(operation);
     match principal.role {
         Role::Admin => admin,

@@ -116,6 +116,7 @@ impl Application {
             .await
             .map_err(StartError::Indexes)?;
         tokio::spawn(matching_follower.run(None));
+        Matching::spawn_standing_builder(&matching);
 
         let search = Arc::new(Search::open(search_dir).map_err(StartError::Search)?);
         let (mut search_follower, search_feed) =

@@ -77,6 +77,11 @@ use crate::score::{
 use crate::tables::Tables;
 use crate::weights::Weights;
 
+mod standing;
+
+pub use standing::STANDING_LENGTH;
+use standing::Standing;
+
 /// Most results one query returns.
 pub const MAX_LIMIT: usize = 100;
 /// Default cap on vacancies of one employer in a worker's list.
@@ -188,6 +193,8 @@ pub struct MemoryUsage {
     /// Everything the worker side holds: slab, arena, id table, posting lists.
     pub worker_bytes: usize,
     pub vacancy_bytes: usize,
+    /// The standing candidate lists of vacancies and their upkeep.
+    pub standing_bytes: usize,
     /// Reference tables, locations and query scratch space.
     pub shared_bytes: usize,
 }
@@ -199,7 +206,7 @@ impl MemoryUsage {
     }
 
     pub fn total_bytes(&self) -> usize {
-        self.worker_bytes + self.vacancy_bytes + self.shared_bytes
+        self.worker_bytes + self.vacancy_bytes + self.standing_bytes + self.shared_bytes
     }
 }
 
@@ -1249,6 +1256,7 @@ pub struct MatchIndex<'r> {
     workers: Workers,
     vacancies: Vacancies,
     scratch: Mutex<Vec<Scratch>>,
+    standing: Standing,
 }
 
 impl<'r> MatchIndex<'r> {
@@ -1281,6 +1289,7 @@ impl<'r> MatchIndex<'r> {
             workers,
             vacancies,
             scratch: Mutex::new(Vec::new()),
+            standing: Standing::default(),
         })
     }
 
@@ -1317,11 +1326,19 @@ impl<'r> MatchIndex<'r> {
 
     pub fn upsert_worker_profile(&mut self, profile: &WorkerProfile) -> Result<(), MatchError> {
         let location = self.locations.intern(profile.coordinates);
-        self.workers.upsert(&self.tables, profile, location)
+        self.workers.upsert(&self.tables, profile, location)?;
+        if let Some(slot) = self.workers.find(&profile.id) {
+            self.note_worker_change(slot);
+        }
+        Ok(())
     }
 
     /// Removes a worker; false if there was none with this id.
     pub fn remove_worker(&mut self, id: &str) -> bool {
+        let Some(slot) = self.workers.find(id) else {
+            return false;
+        };
+        self.note_worker_change(slot);
         self.workers.remove(&self.tables, id)
     }
 
@@ -1333,11 +1350,20 @@ impl<'r> MatchIndex<'r> {
 
     pub fn upsert_vacancy_profile(&mut self, profile: VacancyProfile) -> Result<(), MatchError> {
         let location = self.locations.intern(profile.coordinates);
-        self.vacancies.upsert(&self.tables, profile, location)
+        let id = profile.id.clone();
+        self.vacancies.upsert(&self.tables, profile, location)?;
+        if let Some(&slot) = self.vacancies.by_id.get(&id) {
+            self.note_vacancy_change(slot);
+        }
+        Ok(())
     }
 
     /// Removes a vacancy; false if there was none with this id.
     pub fn remove_vacancy(&mut self, id: &str) -> bool {
+        let Some(&slot) = self.vacancies.by_id.get(id) else {
+            return false;
+        };
+        self.note_vacancy_change(slot);
         self.vacancies.remove(id)
     }
 
@@ -1371,6 +1397,7 @@ impl<'r> MatchIndex<'r> {
             vacancies: self.vacancies.live,
             worker_bytes: self.workers.heap_bytes(),
             vacancy_bytes: self.vacancies.heap_bytes(),
+            standing_bytes: self.standing.heap_bytes(),
             shared_bytes: self.tables.heap_bytes()
                 + self.locations.points.capacity() * 16
                 + self.locations.ids.capacity() * 20
@@ -1455,7 +1482,8 @@ impl<'r> MatchIndex<'r> {
         let mut scratch = self.take_scratch();
         let damping = query.congestion_damping;
         let ranked: Vec<(Hit, Option<Congestion>)> = if damping == 0.0 {
-            self.top_candidate_hits(
+            self.best_candidates(
+                vacancy_slot,
                 vacancy,
                 query,
                 province,
@@ -1469,8 +1497,15 @@ impl<'r> MatchIndex<'r> {
         } else {
             // Damping re-ranks the best `CONGESTION_WINDOW × limit` by undamped score.
             let window = query.limit * CONGESTION_WINDOW;
-            let hits =
-                self.top_candidate_hits(vacancy, query, province, &context, window, &mut scratch);
+            let hits = self.best_candidates(
+                vacancy_slot,
+                vacancy,
+                query,
+                province,
+                &context,
+                window,
+                &mut scratch,
+            );
             let mut damped: Vec<(Hit, Option<Congestion>)> = hits
                 .into_iter()
                 .map(|mut hit| {
@@ -1580,7 +1615,62 @@ impl<'r> MatchIndex<'r> {
         qualified
     }
 
-    /// The best `limit` candidates by score (undamped), best first, ties by id.
+    /// The best `limit` candidates by score (undamped), best first, ties by id:
+    /// from the vacancy's standing list when it can tell them exactly, else ranked
+    /// (and kept as the list when the query is the default one).
+    #[allow(clippy::too_many_arguments)]
+    fn best_candidates(
+        &self,
+        vacancy_slot: u32,
+        vacancy: &VacancyProfile,
+        query: &CandidateQuery,
+        province: Option<u8>,
+        context: &Context<'_>,
+        limit: usize,
+        scratch: &mut Scratch,
+    ) -> Vec<Hit> {
+        if !self.standing_applies(query, province, limit) {
+            return self.top_candidate_hits(vacancy, query, province, context, limit, scratch);
+        }
+        if let Some(entries) =
+            self.standing_prefix(vacancy_slot, query.today, limit, query.min_score)
+        {
+            // Scored again for the explanation: a few pairs, the same numbers.
+            return entries
+                .into_iter()
+                .map(|(score, slot)| {
+                    let home = self
+                        .locations
+                        .points
+                        .get(usize::from(self.workers.slots[slot as usize].location))
+                        .copied();
+                    let raw = score_pair(
+                        self.workers.view(slot),
+                        vacancy,
+                        pair_distance(home, vacancy.coordinates),
+                        context,
+                    );
+                    debug_assert_eq!(raw.score, score, "standing list out of step");
+                    Hit {
+                        slot,
+                        group: 0,
+                        raw,
+                    }
+                })
+                .collect();
+        }
+        if query.min_score > 0.0 {
+            return self.top_candidate_hits(vacancy, query, province, context, limit, scratch);
+        }
+        let mut hits =
+            self.top_candidate_hits(vacancy, query, province, context, STANDING_LENGTH, scratch);
+        self.store_standing(vacancy_slot, query.today, &hits);
+        hits.truncate(limit);
+        hits
+    }
+
+    /// The best `limit` candidates by score (undamped), best first, ties by id,
+    /// ranked from the posting lists.
     fn top_candidate_hits(
         &self,
         vacancy: &VacancyProfile,

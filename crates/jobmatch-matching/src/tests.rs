@@ -1039,3 +1039,138 @@ proptest! {
         prop_assert!(after >= before - 1e-12);
     }
 }
+
+/// The default candidate queries a standing list answers, and the same queries
+/// ranked from the posting lists (explicit weights, even the default ones, always
+/// rank).
+fn standing_and_ranked(today: NaiveDate) -> Vec<(CandidateQuery, CandidateQuery)> {
+    let defaults = [
+        CandidateQuery::new(today),
+        CandidateQuery {
+            limit: 5,
+            min_score: 0.4,
+            ..CandidateQuery::new(today)
+        },
+        CandidateQuery {
+            congestion_damping: 0.5,
+            ..CandidateQuery::new(today)
+        },
+    ];
+    defaults
+        .into_iter()
+        .map(|query| {
+            let ranked = CandidateQuery {
+                weights: Some(Weights::default()),
+                ..query.clone()
+            };
+            (query, ranked)
+        })
+        .collect()
+}
+
+fn assert_standing_agrees(index: &MatchIndex<'_>, vacancy_ids: &[String], today: NaiveDate) {
+    for id in vacancy_ids {
+        for (standing, ranked) in standing_and_ranked(today) {
+            let fast = index.candidates_for_vacancy(id, &standing).unwrap();
+            let slow = index.candidates_for_vacancy(id, &ranked).unwrap();
+            assert_eq!(fast, slow, "vacancy {id}, {standing:?}");
+        }
+        let listed: Vec<(String, f64)> = index
+            .candidates_for_vacancy(id, &CandidateQuery::new(today))
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.worker_id, m.score))
+            .collect();
+        let exhaustive = index
+            .exhaustive_candidates(id, &CandidateQuery::new(today))
+            .unwrap();
+        assert_eq!(listed, exhaustive, "vacancy {id}");
+    }
+}
+
+#[test]
+fn standing_lists_stay_exact_as_profiles_change() {
+    let mut index = index();
+    let today = synthetic::today();
+    let mut workers: Vec<(String, WorkerInput)> =
+        synthetic::workers(3000, 21, reference()).collect();
+    for (id, input) in &workers {
+        index.upsert_worker(id, input).unwrap();
+    }
+    let vacancies: Vec<(String, VacancyInput)> =
+        synthetic::vacancies(150, 22, reference()).collect();
+    for (id, input) in &vacancies {
+        index.upsert_vacancy(id, input).unwrap();
+    }
+    let ids: Vec<String> = vacancies.iter().map(|(id, _)| id.clone()).collect();
+    while index.build_missing_standing(today, 16) > 0 {}
+    let listed_before = ids
+        .iter()
+        .filter(|id| index.has_standing_list(id, today))
+        .count();
+    assert!(listed_before > 100, "{listed_before} lists built");
+    assert_standing_agrees(&index, &ids, today);
+
+    // Small batches, as counsellors make them: the lists follow each change. The
+    // people changed are those at the top of lists, so that entries leave lists and
+    // the people just below move in.
+    let mut replacements = synthetic::workers(400, 23, reference());
+    let epoch = index.standing_epoch();
+    for round in 0..6 {
+        let mut changed = Vec::new();
+        for id in ids.iter().skip(round * 7).take(4) {
+            let top = index
+                .candidates_for_vacancy(id, &CandidateQuery::new(today))
+                .unwrap();
+            changed.extend(top.into_iter().take(3).map(|m| m.worker_id));
+        }
+        for (n, worker_id) in changed.iter().enumerate() {
+            if n % 4 == 3 {
+                index.remove_worker(worker_id);
+            } else {
+                let (_, input) = replacements.next().unwrap();
+                index.upsert_worker(worker_id, &input).unwrap();
+            }
+        }
+        // Newcomers too, which reuse the freed slots.
+        for _ in 0..5 {
+            let (id, input) = replacements.next().unwrap();
+            index.upsert_worker(&id, &input).unwrap();
+            workers.push((id, input));
+        }
+        index.settle_standing(today);
+        assert_eq!(
+            index.standing_epoch(),
+            epoch,
+            "round {round} dropped the lists"
+        );
+        assert_standing_agrees(&index, &ids, today);
+    }
+    let still_listed = ids
+        .iter()
+        .filter(|id| index.has_standing_list(id, today))
+        .count();
+    assert!(still_listed > 100, "{still_listed} lists kept");
+
+    // A changed vacancy loses its list until it is asked for again.
+    let (changed_vacancy, input) = &vacancies[0];
+    let mut input = input.clone();
+    input.wage_max_usd = Some(input.wage_max_usd.unwrap_or(250.0) + 40.0);
+    index.upsert_vacancy(changed_vacancy, &input).unwrap();
+    assert!(!index.has_standing_list(changed_vacancy, today));
+    assert_standing_agrees(&index, std::slice::from_ref(changed_vacancy), today);
+
+    // Another day: lists are not used, answers stay exact.
+    let tomorrow = today.succ_opt().unwrap();
+    assert_standing_agrees(&index, &ids[..20], tomorrow);
+
+    // A bulk change drops every list; they are built again.
+    for (id, input) in synthetic::workers(200, 24, reference()) {
+        index.upsert_worker(&id, &input).unwrap();
+    }
+    index.settle_standing(today);
+    assert_eq!(index.standing_epoch(), epoch + 1);
+    assert!(ids.iter().all(|id| !index.has_standing_list(id, today)));
+    while index.build_missing_standing(today, 16) > 0 {}
+    assert_standing_agrees(&index, &ids, today);
+}

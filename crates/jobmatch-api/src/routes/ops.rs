@@ -145,6 +145,12 @@ pub const SEARCH_RETRY_AFTER_SECONDS: u32 = 5;
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let (listed, open) = state
+        .matching
+        .read()
+        .standing_coverage(chrono::Utc::now().date_naive());
+    state.metrics.standing_lists.set(listed as i64);
+    state.metrics.open_vacancies.set(open as i64);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

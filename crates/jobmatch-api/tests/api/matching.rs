@@ -450,3 +450,64 @@ async fn congestion_damping_moves_down_a_person_wanted_elsewhere_and_says_why() 
             .contains("congestion_damping")
     );
 }
+
+async fn candidates(app: &TestApp, vacancy: &str, query: &str) -> Value {
+    let response = app
+        .get(
+            &format!("/v1/vacancies/{vacancy}/candidates{query}"),
+            &app.staff_key,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("json")
+}
+
+/// A vacancy's default list is kept ready between requests (a standing list); a
+/// changed or erased profile must move in it exactly as in a list ranked afresh,
+/// which weights given in the request always are.
+#[tokio::test]
+async fn a_kept_candidate_list_follows_changed_and_erased_profiles() {
+    let scene = scene().await;
+    let app = &scene.app;
+    let first = candidates(app, &scene.vacancy, "").await;
+    assert_eq!(
+        ids(&first, "worker_id"),
+        vec![scene.near_skilled.clone(), scene.near_half_skilled.clone()]
+    );
+
+    // The best candidate loses a skill: the half-skilled one now leads.
+    let (sewing, _) = skills();
+    let response = app
+        .patch(
+            &format!("/v1/workers/{}?wait_for=indexed", scene.near_skilled),
+            &app.staff_key,
+            &json!({"skills": [{"skill": sewing, "level": 1}]}),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let kept = candidates(app, &scene.vacancy, "").await;
+    let ranked = candidates(app, &scene.vacancy, "?weights=skills:0.45").await;
+    assert_eq!(kept, ranked);
+    assert_eq!(
+        ids(&kept, "worker_id"),
+        vec![scene.near_half_skilled.clone(), scene.near_skilled.clone()]
+    );
+
+    let response = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/workers/{}?wait_for=indexed", scene.near_half_skilled),
+            &app.staff_key,
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 204);
+    let kept = candidates(app, &scene.vacancy, "").await;
+    assert_eq!(
+        kept,
+        candidates(app, &scene.vacancy, "?weights=skills:0.45").await
+    );
+    assert_eq!(ids(&kept, "worker_id"), vec![scene.near_skilled.clone()]);
+}
