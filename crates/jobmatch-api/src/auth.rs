@@ -5,8 +5,11 @@
 //! database yields no usable key. Lookup is by hash, so no secret is ever compared
 //! byte by byte in variable time.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use chrono::{DateTime, Utc};
@@ -103,6 +106,50 @@ pub fn hash_key(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// How long a key read from the database is trusted without reading it again: a
+/// revocation (`jobmatch keys revoke`, another process) takes effect on every
+/// replica within this time. Expiry is checked on every request. Reading the key
+/// on every request cost a database round trip each, about a third of the time of
+/// a candidates request answered from a standing list
+/// (`benches/benches/candidates_http.rs`).
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Most keys remembered; more is a flood of distinct valid keys, and the cache
+/// then starts over. Unknown keys are never remembered.
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// Keys read from the database in the last [`KEY_CACHE_TTL`], by hash.
+#[derive(Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, (Instant, ApiKey)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &str) -> Option<ApiKey> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(hash)
+            .filter(|(read_at, _)| read_at.elapsed() < KEY_CACHE_TTL)
+            .map(|(_, key)| key.clone())
+    }
+
+    fn put(&self, hash: String, key: ApiKey) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= KEY_CACHE_CAPACITY {
+            entries.retain(|_, (read_at, _)| read_at.elapsed() < KEY_CACHE_TTL);
+            if entries.len() >= KEY_CACHE_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (Instant::now(), key));
+    }
+}
+
 /// Query parameters that would carry a key in a URL, where it ends up in logs
 /// and browser history.
 const KEY_QUERY_PARAMETERS: [&str; 5] = ["api_key", "apikey", "key", "access_token", "token"];
@@ -141,14 +188,21 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
             ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".to_string())
         })?;
     let presented_hash = hash_key(secret);
-    let key = state
-        .store
-        .api_key_by_hash(&presented_hash)
-        .await?
-        // The database found the row by an index on the hash; comparing again in
-        // constant time keeps the decision itself free of timing differences.
-        .filter(|key| bool::from(key.hash.as_bytes().ct_eq(presented_hash.as_bytes())))
-        .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
+    let key = match state.key_cache.get(&presented_hash) {
+        Some(key) => key,
+        None => {
+            let key = state
+                .store
+                .api_key_by_hash(&presented_hash)
+                .await?
+                // The database found the row by an index on the hash; comparing again
+                // in constant time keeps the decision itself free of timing differences.
+                .filter(|key| bool::from(key.hash.as_bytes().ct_eq(presented_hash.as_bytes())))
+                .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
+            state.key_cache.put(presented_hash, key.clone());
+            key
+        }
+    };
     if key.revoked_at.is_some() {
         return Err(ApiError::Unauthorized(
             "this API key has been revoked".to_string(),
@@ -162,6 +216,8 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
     let role = Role::from_code(&key.role)
         .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
     state.rate_limits.check(&key.id)?;
+    // Read on every request, never remembered: an employer a partner registers is
+    // linked to it at once, on every replica.
     let linked_employers = match role {
         Role::Partner => state.store.partner_employer_ids(&key.id).await?,
         _ => Vec::new(),

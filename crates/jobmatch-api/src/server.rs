@@ -151,6 +151,7 @@ impl Application {
             matching,
             feed: FeedPosition::combined([matching_feed, search_feed.clone()]),
             search_feed,
+            key_cache: crate::auth::KeyCache::default(),
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,
         });

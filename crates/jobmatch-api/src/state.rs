@@ -23,6 +23,8 @@ pub struct AppState {
     ///
     /// [`Progress::Rebuilding`]: crate::follower::Progress::Rebuilding
     pub search_feed: FeedPosition,
+    /// API keys read from the database in the last second.
+    pub key_cache: crate::auth::KeyCache,
     /// Requests per API key.
     pub rate_limits: crate::limits::RateLimits,
     /// Per-employer pseudonyms of candidates.

@@ -772,8 +772,10 @@ async fn a_wrong_key_is_a_401_problem() {
     assert_problem(response, 401).await;
 }
 
+/// A revocation is made by another process (`jobmatch keys revoke`) and reaches
+/// every replica within `KEY_CACHE_TTL`, a second.
 #[tokio::test]
-async fn a_revoked_key_is_a_401_problem() {
+async fn a_revoked_key_is_a_401_problem_within_a_second() {
     let app = spawn_app().await;
     let key = generate_key(Role::Staff, None, "to revoke".into(), None);
     app.store
@@ -788,7 +790,22 @@ async fn a_revoked_key_is_a_401_problem() {
             .await
             .expect("revoked")
     );
-
+    let revoked = std::time::Instant::now();
+    loop {
+        // Taken before sending: a 200 means the server decided later than this.
+        let sent_after = revoked.elapsed();
+        let response = app.get("/v1/employers", &key.secret).await;
+        if response.status() == 401 {
+            assert_problem(response, 401).await;
+            break;
+        }
+        assert_eq!(response.status(), 200);
+        assert!(
+            sent_after < jobmatch_api::auth::KEY_CACHE_TTL,
+            "a revoked key still works {sent_after:?} after its revocation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_problem(app.get("/v1/employers", &key.secret).await, 401).await;
     assert_problem(
         app.post("/v1/employers", &key.secret, &employer_body())
@@ -797,6 +814,20 @@ async fn a_revoked_key_is_a_401_problem() {
     )
     .await;
     assert_eq!(count(&app, Entity::Employer).await, 0);
+}
+
+/// Known keys are remembered for a second; unknown ones never are, so a key made
+/// after a refused attempt works at once.
+#[tokio::test]
+async fn a_key_works_as_soon_as_it_is_stored() {
+    let app = spawn_app().await;
+    let key = generate_key(Role::Staff, None, "new".into(), None);
+    assert_problem(app.get("/v1/employers", &key.secret).await, 401).await;
+    app.store
+        .insert_api_key(&key.record)
+        .await
+        .expect("key stored");
+    expect_json(app.get("/v1/employers", &key.secret).await, 200).await;
 }
 
 #[tokio::test]
