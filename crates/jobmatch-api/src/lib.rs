@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod matching;
 pub mod metrics;
+mod numbers;
 pub mod openapi;
 pub mod params;
 pub mod policy;

@@ -337,7 +337,7 @@ pub(crate) fn explain(
         let top = vacancy.wage_max_usd.or(vacancy.wage_min_usd).unwrap_or(0.0);
         let expected = expected_wage_usd.unwrap_or(0.0);
         let above = if top > 0.0 {
-            format!(", {:.0} % above", (expected - top) / top * 100.0)
+            format!(", {} % above", whole((expected - top) / top * 100.0))
         } else {
             String::new()
         };
@@ -379,10 +379,25 @@ pub(crate) fn explain(
 }
 
 fn km(value: f64) -> String {
-    format!("{value:.0}")
+    whole(value)
 }
 
 fn usd(value: f64) -> String {
+    whole(value)
+}
+
+/// `format!("{value:.0}")` (nearest whole number, ties to even), without the exact
+/// decimal expansion it runs for every value: sentences carry several such numbers
+/// and are written for every item of every list.
+pub(crate) fn whole(value: f64) -> String {
+    // Below 2^53 every double rounded to a whole number converts to `i64` exactly.
+    if value.abs() < 9e15 {
+        let rounded = value.round_ties_even();
+        if rounded == 0.0 && value.is_sign_negative() {
+            return "-0".to_string();
+        }
+        return (rounded as i64).to_string();
+    }
     format!("{value:.0}")
 }
 

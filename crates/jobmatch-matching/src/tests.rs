@@ -1174,3 +1174,13 @@ fn standing_lists_stay_exact_as_profiles_change() {
     while index.build_missing_standing(today, 16) > 0 {}
     assert_standing_agrees(&index, &ids, today);
 }
+
+proptest! {
+    /// Whole numbers in sentences read exactly as `{:.0}` formatting writes them.
+    #[test]
+    fn whole_numbers_are_written_as_format_writes_them(bits in any::<u64>(), small in -1e6f64..1e6) {
+        for value in [f64::from_bits(bits), small, small.trunc() + 0.5, -0.4, 0.5, 1.5, 2.5] {
+            prop_assert_eq!(crate::explain::whole(value), format!("{value:.0}"));
+        }
+    }
+}
