@@ -53,7 +53,8 @@ impl Matching {
     /// after a bulk change dropped them, and each new day. It waits until the lists
     /// have not been dropped for [`STANDING_QUIET`], so that it does not rebuild
     /// during an import, builds a few lists per read lock so that the follower is
-    /// never held up long, and ends with the server.
+    /// never held up long, rests as long as it worked (half a core at most), and
+    /// ends with the server.
     pub fn spawn_standing_builder(matching: &Arc<Matching>) {
         let matching = Arc::downgrade(matching);
         let spawned = std::thread::Builder::new()
@@ -65,6 +66,7 @@ impl Matching {
                     let Some(matching) = matching.upgrade() else {
                         return;
                     };
+                    let began = Instant::now();
                     let built = {
                         let index = matching.read();
                         let epoch = index.standing_epoch();
@@ -81,6 +83,9 @@ impl Matching {
                     drop(matching);
                     if built == 0 {
                         std::thread::sleep(STANDING_IDLE);
+                    } else {
+                        // Half of one core at most: requests keep the rest.
+                        std::thread::sleep(began.elapsed());
                     }
                 }
             });
