@@ -140,7 +140,9 @@ pub const SEARCH_RETRY_AFTER_SECONDS: u32 = 5;
 
 /// Metrics
 ///
-/// Request counts and latencies in the Prometheus text format.
+/// Request counts and latencies, and how many open vacancies have their best
+/// candidates kept ready (`jobmatch_matching_standing_lists` of
+/// `jobmatch_matching_open_vacancies`), in the Prometheus text format.
 #[utoipa::path(tag = "operations", operation_id = "metrics", security(()),
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 #[get("/metrics")]

@@ -511,3 +511,33 @@ async fn a_kept_candidate_list_follows_changed_and_erased_profiles() {
     );
     assert_eq!(ids(&kept, "worker_id"), vec![scene.near_skilled.clone()]);
 }
+
+/// Operators can see whether the lists are kept: `/metrics` counts them beside the
+/// open vacancies.
+#[tokio::test]
+async fn metrics_count_the_kept_candidate_lists() {
+    let scene = scene().await;
+    let app = &scene.app;
+    candidates(app, &scene.vacancy, "").await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "jobmatch_matching_open_vacancies 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "jobmatch_matching_standing_lists 1"),
+        "{metrics}"
+    );
+}
