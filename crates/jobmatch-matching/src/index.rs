@@ -353,7 +353,7 @@ impl WorkerGate {
 /// What selection reads of a vacancy before its profile, packed in a `u64`: location
 /// id (bits 0–15), open (16), sector position (17–20), province number (21–28),
 /// accommodation offered (29), top of the wage offer rounded up to whole USD (30–45,
-/// [`NO_WAGE`] when none).
+/// [`NO_WAGE`] when none or too large for the field).
 #[derive(Clone, Copy)]
 struct VacancyGate(u64);
 
@@ -363,8 +363,9 @@ impl VacancyGate {
             Some(top) if top.is_finite() && top < (NO_WAGE - 1) as f64 => {
                 top.ceil().max(0.0) as u64
             }
-            Some(_) => NO_WAGE - 1,
-            None => NO_WAGE,
+            // Beyond the field: treated as no stated top, which never lowers a bound
+            // (capping it would understate the top, and with it the bound).
+            Some(_) | None => NO_WAGE,
         };
         VacancyGate(
             u64::from(location)

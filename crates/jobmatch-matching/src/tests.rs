@@ -1184,3 +1184,67 @@ proptest! {
         }
     }
 }
+
+/// Wages up to 100,000 USD are valid, beyond what a vacancy's 16-bit gate holds:
+/// the bounds must still never fall below the exact scores, for a person's
+/// vacancies and for the standing lists that a changed profile is offered to.
+#[test]
+fn wages_beyond_the_gate_field_are_still_bounded_from_above() {
+    let mut index = index();
+    let today = today();
+    let mut vacancy = vacancy(&four_skills());
+    vacancy.wage_min_usd = Some(80_000.0);
+    vacancy.wage_max_usd = Some(90_000.0);
+    index.upsert_vacancy("v", &vacancy).unwrap();
+    // More candidates than a list keeps, so that it is not complete.
+    for n in 0..60 {
+        let level = 1 + (n % 3) as u8;
+        let mut input = worker(
+            &four_skills()
+                .iter()
+                .map(|(s, _)| (*s, level))
+                .collect::<Vec<_>>(),
+        );
+        input.expected_wage_usd = Some(60_000.0 + f64::from(n));
+        index.upsert_worker(&format!("w{n:02}"), &input).unwrap();
+    }
+    assert_eq!(
+        index
+            .candidates_for_vacancy("v", &CandidateQuery::new(today))
+            .unwrap()
+            .len(),
+        20
+    );
+    assert!(index.has_standing_list("v", today));
+    let mut strong = worker(
+        &four_skills()
+            .iter()
+            .map(|(s, _)| (*s, 4))
+            .collect::<Vec<_>>(),
+    );
+    strong.expected_wage_usd = Some(70_000.0);
+    index.upsert_worker("strong", &strong).unwrap();
+    index.settle_standing(today);
+
+    let kept = index
+        .candidates_for_vacancy("v", &CandidateQuery::new(today))
+        .unwrap();
+    assert_eq!(kept[0].worker_id, "strong");
+    let ranked = index
+        .candidates_for_vacancy(
+            "v",
+            &CandidateQuery {
+                weights: Some(Weights::default()),
+                ..CandidateQuery::new(today)
+            },
+        )
+        .unwrap();
+    assert_eq!(kept, ranked);
+    let vacancies: Vec<String> = index
+        .vacancies_for_worker("strong", &VacancyQuery::new(today))
+        .unwrap()
+        .into_iter()
+        .map(|m| m.vacancy_id)
+        .collect();
+    assert_eq!(vacancies, vec!["v".to_string()]);
+}
