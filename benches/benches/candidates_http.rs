@@ -205,6 +205,21 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
+/// One GET over the kept-alive connection: how long until the whole body was
+/// read, and the body.
+async fn timed_get(client: &reqwest::Client, url: &str, key: Option<&str>) -> (Duration, Vec<u8>) {
+    let began = Instant::now();
+    let mut request = client.get(url);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.expect("sent");
+    assert_eq!(response.status(), 200, "{url}");
+    let body = response.bytes().await.expect("body");
+    let took = began.elapsed();
+    (took, body.to_vec())
+}
+
 fn main() {
     let workers = setting("CANDIDATES_HTTP_WORKERS", 200_000);
     let vacancies = setting("CANDIDATES_HTTP_VACANCIES", 10_000);
@@ -342,16 +357,8 @@ fn main() {
             let mut bodies = Vec::with_capacity(block.len());
             for id in block {
                 let url = format!("{}/v1/vacancies/{id}/candidates?limit=20", server.address);
-                let began = Instant::now();
-                let response = client
-                    .get(&url)
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .expect("sent");
-                assert_eq!(response.status(), 200, "{url}");
-                let body = response.bytes().await.expect("body");
-                http.push(began.elapsed());
+                let (took, body) = timed_get(&client, &url, Some(&key)).await;
+                http.push(took);
                 assert!(!body.is_empty());
                 bodies.push(body);
             }
@@ -362,27 +369,13 @@ fn main() {
                     "{}/v1/vacancies/{id}/candidates?limit=20&weights=skills:0.45",
                     server.address
                 );
-                let began = Instant::now();
-                let response = client
-                    .get(&url)
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .expect("sent");
-                assert_eq!(response.status(), 200, "{url}");
-                let ranked_body = response.bytes().await.expect("body");
-                ranked.push(began.elapsed());
+                let (took, ranked_body) = timed_get(&client, &url, Some(&key)).await;
+                ranked.push(took);
                 assert_eq!(&ranked_body, body, "{url}: the ranked answer differs");
             }
             for _ in block {
-                let began = Instant::now();
-                let response = client
-                    .get(format!("{}/healthz", server.address))
-                    .send()
-                    .await
-                    .expect("sent");
-                let _ = response.bytes().await.expect("body");
-                floor.push(began.elapsed());
+                let url = format!("{}/healthz", server.address);
+                floor.push(timed_get(&client, &url, None).await.0);
             }
             for id in block {
                 let began = Instant::now();

@@ -119,6 +119,21 @@ fn build() -> Fixture {
     }
 }
 
+/// Times `query` on each id, in a second pass after an untimed one that warms the
+/// scratch pool and the caches.
+fn second_pass<T>(ids: &[String], mut query: impl FnMut(&str) -> T) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(ids.len());
+    for _ in 0..2 {
+        times.clear();
+        for id in ids {
+            let started = Instant::now();
+            black_box(query(id));
+            times.push(started.elapsed());
+        }
+    }
+    times
+}
+
 fn measure(fixture: &Fixture) {
     let today = synthetic::today();
     let related_off = Weights {
@@ -163,20 +178,12 @@ fn measure(fixture: &Fixture) {
             weights,
             ..VacancyQuery::new(today)
         };
-        let mut times = Vec::with_capacity(QUERIES);
-        for _ in 0..2 {
-            times.clear();
-            for id in &fixture.worker_ids {
-                let started = Instant::now();
-                black_box(
-                    fixture
-                        .index
-                        .vacancies_for_worker(id, &query)
-                        .expect("query"),
-                );
-                times.push(started.elapsed());
-            }
-        }
+        let times = second_pass(&fixture.worker_ids, |id| {
+            fixture
+                .index
+                .vacancies_for_worker(id, &query)
+                .expect("query")
+        });
         report(&format!("top-20 vacancies for a worker ({label})"), times);
     }
 
@@ -191,20 +198,12 @@ fn measure(fixture: &Fixture) {
             weights: Some(Weights::default()),
             ..CandidateQuery::new(today)
         };
-        let mut times = Vec::with_capacity(QUERIES);
-        for _ in 0..2 {
-            times.clear();
-            for id in &fixture.vacancy_ids {
-                let started = Instant::now();
-                black_box(
-                    fixture
-                        .index
-                        .candidates_for_vacancy(id, &query)
-                        .expect("query"),
-                );
-                times.push(started.elapsed());
-            }
-        }
+        let times = second_pass(&fixture.vacancy_ids, |id| {
+            fixture
+                .index
+                .candidates_for_vacancy(id, &query)
+                .expect("query")
+        });
         report(
             &format!("top-20 candidates for a vacancy (ranked, {label})"),
             times,
@@ -214,20 +213,12 @@ fn measure(fixture: &Fixture) {
     // The default query, answered from standing lists: the first query of each
     // vacancy ranks and keeps its list, the second pass reads it.
     let query = CandidateQuery::new(today);
-    let mut times = Vec::with_capacity(QUERIES);
-    for _ in 0..2 {
-        times.clear();
-        for id in &fixture.vacancy_ids {
-            let started = Instant::now();
-            black_box(
-                fixture
-                    .index
-                    .candidates_for_vacancy(id, &query)
-                    .expect("query"),
-            );
-            times.push(started.elapsed());
-        }
-    }
+    let times = second_pass(&fixture.vacancy_ids, |id| {
+        fixture
+            .index
+            .candidates_for_vacancy(id, &query)
+            .expect("query")
+    });
     report(
         "top-20 candidates for a vacancy (default query, from standing lists)",
         times,

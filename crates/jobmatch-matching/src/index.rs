@@ -1416,6 +1416,12 @@ impl<'r> MatchIndex<'r> {
         Ok(Context::new(&self.tables, weights, today))
     }
 
+    /// The coordinates of a worker slot's home, when known.
+    fn worker_home(&self, slot: u32) -> Option<(f64, f64)> {
+        let location = self.workers.slots[slot as usize].location;
+        self.locations.points.get(usize::from(location)).copied()
+    }
+
     fn take_scratch(&self) -> Scratch {
         self.scratch
             .lock()
@@ -1570,13 +1576,7 @@ impl<'r> MatchIndex<'r> {
     ) -> u32 {
         let vacancies = &self.vacancies;
         let worker = self.workers.view(worker_slot);
-        let home = self
-            .locations
-            .points
-            .get(usize::from(
-                self.workers.slots[worker_slot as usize].location,
-            ))
-            .copied();
+        let home = self.worker_home(worker_slot);
         let counts = &mut scratch.requirement_counts;
         if counts.len() < vacancies.profiles.len() {
             counts.resize(vacancies.profiles.len(), 0);
@@ -1640,15 +1640,10 @@ impl<'r> MatchIndex<'r> {
             return entries
                 .into_iter()
                 .map(|(score, slot)| {
-                    let home = self
-                        .locations
-                        .points
-                        .get(usize::from(self.workers.slots[slot as usize].location))
-                        .copied();
                     let raw = score_pair(
                         self.workers.view(slot),
                         vacancy,
-                        pair_distance(home, vacancy.coordinates),
+                        pair_distance(self.worker_home(slot), vacancy.coordinates),
                         context,
                     );
                     debug_assert_eq!(raw.score, score, "standing list out of step");
@@ -1874,11 +1869,7 @@ impl<'r> MatchIndex<'r> {
             .find(worker_id)
             .ok_or_else(|| MatchError::UnknownWorker(worker_id.to_string()))?;
         let record = &self.workers.slots[slot as usize];
-        let coordinates = self
-            .locations
-            .points
-            .get(usize::from(record.location))
-            .copied();
+        let coordinates = self.worker_home(slot);
         self.vacancies_for_view(
             worker_id,
             self.workers.view(slot),

@@ -224,13 +224,7 @@ impl MatchIndex<'_> {
     fn offer_to_standing(&self, worker_slot: u32, context: &Context<'_>, scratch: &mut Scratch) {
         let vacancies = &self.vacancies;
         let worker = self.workers.view(worker_slot);
-        let home = self
-            .locations
-            .points
-            .get(usize::from(
-                self.workers.slots[worker_slot as usize].location,
-            ))
-            .copied();
+        let home = self.worker_home(worker_slot);
         let worker_gate = WorkerGate::new(worker.core, 0);
         let before = self.entry_before();
         let offer_met = |scratch: &Scratch, constant: &dyn Fn(u32) -> f64| {
