@@ -1105,6 +1105,20 @@ impl TopK {
     }
 }
 
+/// The positions of the set bits of a bitset, in increasing order.
+fn set_bits(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    words.iter().enumerate().flat_map(|(index, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let bit = rest.trailing_zeros();
+                rest &= rest - 1;
+                (index as u32) * 64 + bit
+            })
+        })
+    })
+}
+
 /// Visits the touched slots from the highest upper bound down, scoring each with
 /// `evaluate` until no remaining slot can enter `top`. `bound(slot, partial)` turns
 /// the partial bound gathered from the posting lists into a bound of the whole score;
@@ -1133,17 +1147,7 @@ fn select(
     bucket_starts.resize(BUCKETS + 1, 0);
     bounded.clear();
     // In slot order, so that reading `values` sweeps memory forward.
-    let met = touched.iter().enumerate().flat_map(|(index, &word)| {
-        let mut rest = word;
-        std::iter::from_fn(move || {
-            (rest != 0).then(|| {
-                let bit = rest.trailing_zeros();
-                rest &= rest - 1;
-                (index as u32) * 64 + bit
-            })
-        })
-    });
-    for slot in met {
+    for slot in set_bits(touched) {
         // In `f32`: the constants carry `BOUND_MARGIN`, far above `f32` rounding.
         let stored = bound(slot, values[slot as usize]);
         if f64::from(stored) < min_score {

@@ -35,7 +35,7 @@ use chrono::NaiveDate;
 
 use super::{
     CONGESTION_WINDOW, CandidateQuery, CompactId, Hit, MatchIndex, Scratch, VacancyGate,
-    WorkerGate, pair_distance, refine, vacancy_open,
+    WorkerGate, pair_distance, refine, set_bits, vacancy_open,
 };
 use crate::score::{Context, score_pair, wage_factor};
 
@@ -434,19 +434,6 @@ impl MatchIndex<'_> {
 impl Scratch {
     /// The slots met, in slot order, with their partial bounds.
     fn met(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.touched
-            .iter()
-            .enumerate()
-            .flat_map(|(index, &word)| {
-                let mut rest = word;
-                std::iter::from_fn(move || {
-                    (rest != 0).then(|| {
-                        let bit = rest.trailing_zeros();
-                        rest &= rest - 1;
-                        (index as u32) * 64 + bit
-                    })
-                })
-            })
-            .map(|slot| (slot, self.values[slot as usize]))
+        set_bits(&self.touched).map(|slot| (slot, self.values[slot as usize]))
     }
 }
