@@ -1,6 +1,16 @@
 //! SIGTERM drains: requests in flight when the signal arrives are answered and
 //! their writes kept, then the process exits cleanly.
+//!
+//! "In flight" is made certain rather than left to timing. Each request is
+//! sent with `Expect: 100-continue` and its body held back until the server
+//! has answered `100 Continue`, which it does only for a connection it is
+//! already serving. The bodies go out only once the server refuses new
+//! connections, so the signal has been handled by then. (A connection still
+//! waiting in the listen queue when the signal comes is reset; that is
+//! actix-server's documented behaviour and what a load balancer retries.)
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -8,8 +18,14 @@ use serde_json::{Value, json};
 mod common;
 use common::{Server, create_key};
 
-fn batch(request: usize) -> Value {
-    let items: Vec<Value> = (0..1_000)
+const REQUESTS: usize = 3;
+const PROFILES_PER_REQUEST: usize = 1_000;
+/// How long the bodies are held once the server refuses new connections: a
+/// drain that gave up sooner than this would cut the requests off.
+const HELD_AFTER_SIGNAL: Duration = Duration::from_secs(2);
+
+fn batch_body(request: usize) -> Vec<u8> {
+    let items: Vec<Value> = (0..PROFILES_PER_REQUEST)
         .map(|item| {
             json!({
                 "full_name": format!("Shutdown test {request}-{item}"),
@@ -18,7 +34,61 @@ fn batch(request: usize) -> Value {
             })
         })
         .collect();
-    json!({ "items": items })
+    serde_json::to_vec(&json!({ "items": items })).expect("JSON")
+}
+
+/// A batch request whose headers the server has read and whose body it is
+/// waiting for.
+struct HeldRequest {
+    stream: TcpStream,
+    body: Vec<u8>,
+}
+
+impl HeldRequest {
+    fn open(host: &str, key: &str, body: Vec<u8>) -> HeldRequest {
+        let mut stream = TcpStream::connect(host).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("read timeout");
+        let head = format!(
+            "POST /v1/workers/batch HTTP/1.1\r\nHost: {host}\r\n\
+             Authorization: Bearer {key}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).expect("send head");
+        let interim = read_until_blank_line(&mut stream);
+        assert!(
+            interim.starts_with("HTTP/1.1 100"),
+            "the server takes the request before its body: {interim}"
+        );
+        HeldRequest { stream, body }
+    }
+
+    /// Sends the body and returns the status of the final answer.
+    fn finish(mut self) -> u16 {
+        self.stream.write_all(&self.body).expect("send body");
+        let mut answer = String::new();
+        self.stream
+            .read_to_string(&mut answer)
+            .expect("the in-flight request is answered, not cut off");
+        answer
+            .split(' ')
+            .nth(1)
+            .and_then(|status| status.parse().ok())
+            .unwrap_or_else(|| panic!("an HTTP answer: {answer:?}"))
+    }
+}
+
+fn read_until_blank_line(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = stream.read(&mut byte).expect("read the interim answer");
+        assert!(read == 1, "connection closed after {head:?}");
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).expect("ASCII head")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,58 +97,55 @@ async fn sigterm_lets_requests_in_flight_finish_and_keeps_their_writes() {
     let url = format!("sqlite:{}", data_dir.path().join("shutdown.db").display());
     let key = create_key(data_dir.path(), &url);
     let server = Server::start(data_dir.path(), &url);
-    let address = server.address.clone();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client");
+    let host = server
+        .address
+        .strip_prefix("http://")
+        .expect("an http address")
+        .to_string();
 
-    // Batches of 1,000 profiles take long enough to still be running when the
-    // signal comes.
-    let mut requests = Vec::new();
-    for request in 0..4 {
-        let client = client.clone();
-        let url = format!("{address}/v1/workers/batch");
-        let key = key.clone();
-        requests.push(tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .bearer_auth(key)
-                .json(&batch(request))
-                .send()
-                .await;
-            (
-                response.map(|response| response.status().as_u16()),
-                Instant::now(),
-            )
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let signalled = Instant::now();
-    let exited_cleanly = tokio::task::spawn_blocking(move || server.terminate())
+    let held: Vec<HeldRequest> = {
+        let (host, key) = (host.clone(), key.clone());
+        tokio::task::spawn_blocking(move || {
+            (0..REQUESTS)
+                .map(|request| HeldRequest::open(&host, &key, batch_body(request)))
+                .collect()
+        })
         .await
-        .expect("terminate");
+        .expect("requests opened")
+    };
 
-    let mut answered_after_signal = 0;
-    for request in requests {
-        let (status, answered_at) = request.await.expect("request task");
-        assert_eq!(
-            status.expect("in-flight request answered, not cut off"),
-            200
-        );
-        if answered_at > signalled {
-            answered_after_signal += 1;
+    let exit = tokio::task::spawn_blocking(move || server.terminate());
+
+    let answers = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&host).is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "the server still accepts connections 10 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
-    }
-    assert!(exited_cleanly, "exit status 0 after draining");
+        std::thread::sleep(HELD_AFTER_SIGNAL);
+        held.into_iter()
+            .map(HeldRequest::finish)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("requests finished");
+
+    assert_eq!(
+        answers,
+        vec![200; REQUESTS],
+        "every held request is answered"
+    );
     assert!(
-        answered_after_signal > 0,
-        "no request was still in flight at SIGTERM: the test proved nothing"
+        exit.await.expect("terminate"),
+        "exit status 0 after draining"
     );
 
     // Every profile of every answered batch is stored.
     let restarted = Server::start(data_dir.path(), &url);
-    let page: Value = client
+    let page: Value = reqwest::Client::new()
         .get(format!("{}/v1/statistics", restarted.address))
         .bearer_auth(&key)
         .send()
@@ -88,11 +155,11 @@ async fn sigterm_lets_requests_in_flight_finish_and_keeps_their_writes() {
         .await
         .expect("JSON");
     restarted.kill_hard();
-    let stored: i64 = page["workers"]
+    let stored: usize = page["workers"]
         .as_array()
         .expect("worker counts")
         .iter()
-        .filter_map(|count| count["count"].as_i64())
-        .sum();
-    assert_eq!(stored, 4_000, "{page}");
+        .filter_map(|count| count["count"].as_u64())
+        .sum::<u64>() as usize;
+    assert_eq!(stored, REQUESTS * PROFILES_PER_REQUEST, "{page}");
 }
