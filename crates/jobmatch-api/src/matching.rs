@@ -48,13 +48,15 @@ impl Matching {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts the thread that builds the standing candidate lists of open vacancies
-    /// (`crates/jobmatch-matching/src/index/standing.rs`) in the background: after start-up,
-    /// after a bulk change dropped them, and each new day. It waits until the lists
-    /// have not been dropped for [`STANDING_QUIET`], so that it does not rebuild
-    /// during an import, builds a few lists per read lock so that the follower is
-    /// never held up long, rests as long as it worked (half a core at most), and
-    /// ends with the server.
+    /// Starts the thread that keeps the standing candidate lists of open vacancies
+    /// (`crates/jobmatch-matching/src/index/standing.rs`) in the background. It
+    /// first offers the workers of a large batch of changes to the lists, a few per
+    /// read lock. It then builds the missing lists: after start-up, after an import
+    /// dropped them, and each new day. It waits until the lists have not been
+    /// dropped for [`STANDING_QUIET`], so that it does not rebuild during an
+    /// import, builds a few lists per read lock so that the follower is never held
+    /// up long, rests as long as it worked (half a core at most), and ends with
+    /// the server.
     pub fn spawn_standing_builder(matching: &Arc<Matching>) {
         let matching = Arc::downgrade(matching);
         let spawned = std::thread::Builder::new()
@@ -67,21 +69,23 @@ impl Matching {
                         return;
                     };
                     let began = Instant::now();
-                    let built = {
+                    let worked = {
                         let index = matching.read();
+                        let today = Utc::now().date_naive();
                         let epoch = index.standing_epoch();
                         if seen_epoch != Some(epoch) {
                             seen_epoch = Some(epoch);
                             quiet_since = Instant::now();
                         }
-                        if quiet_since.elapsed() < STANDING_QUIET {
-                            0
+                        let settled = index.settle_unsettled(today, SETTLE_CHUNK);
+                        if settled > 0 || quiet_since.elapsed() < STANDING_QUIET {
+                            settled
                         } else {
-                            index.build_missing_standing(Utc::now().date_naive(), STANDING_CHUNK)
+                            index.build_missing_standing(today, STANDING_CHUNK)
                         }
                     };
                     drop(matching);
-                    if built == 0 {
+                    if worked == 0 {
                         std::thread::sleep(STANDING_IDLE);
                     } else {
                         // Half of one core at most: requests keep the rest.
@@ -101,6 +105,9 @@ const STANDING_QUIET: Duration = Duration::from_secs(1);
 const STANDING_IDLE: Duration = Duration::from_millis(500);
 /// Lists built per read lock (a few milliseconds each at national scale).
 const STANDING_CHUNK: usize = 4;
+/// Changed workers offered to the lists per read lock (under a millisecond
+/// each at national scale).
+const SETTLE_CHUNK: usize = 16;
 
 impl Matching {
     /// Parses one stored document into its profile.

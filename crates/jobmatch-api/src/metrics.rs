@@ -13,6 +13,9 @@ pub struct Metrics {
     /// today (set when the metrics are read).
     pub open_vacancies: IntGauge,
     pub standing_lists: IntGauge,
+    /// Changed returnees not yet offered to the standing lists again; no list
+    /// answers until it is back to zero.
+    pub standing_unsettled: IntGauge,
 }
 
 impl Metrics {
@@ -47,6 +50,14 @@ impl Metrics {
             "Open vacancies whose best candidates for the default query are kept ready",
         )
         .expect("metric definition is valid");
+        let standing_unsettled = IntGauge::new(
+            "jobmatch_matching_standing_unsettled",
+            "Changed returnee profiles waiting to be offered to the standing candidate lists",
+        )
+        .expect("metric definition is valid");
+        registry
+            .register(Box::new(standing_unsettled.clone()))
+            .expect("metric registered once");
         registry
             .register(Box::new(open_vacancies.clone()))
             .expect("metric registered once");
@@ -65,6 +76,7 @@ impl Metrics {
             latency,
             open_vacancies,
             standing_lists,
+            standing_unsettled,
         }
     }
 

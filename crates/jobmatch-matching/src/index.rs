@@ -79,8 +79,8 @@ use crate::weights::Weights;
 
 mod standing;
 
-pub use standing::STANDING_LENGTH;
 use standing::Standing;
+pub use standing::{INCREMENTAL_LIMIT, STANDING_LENGTH};
 
 /// Most results one query returns.
 pub const MAX_LIMIT: usize = 100;

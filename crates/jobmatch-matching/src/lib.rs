@@ -40,7 +40,7 @@ pub use explain::{
 };
 pub use index::{
     CONGESTION_WINDOW, CandidateQuery, DEFAULT_CONGESTION_DAMPING, DEFAULT_MAX_PER_EMPLOYER,
-    MAX_LIMIT, MatchIndex, MemoryUsage, ScoredMatch, VacancyQuery,
+    INCREMENTAL_LIMIT, MAX_LIMIT, MatchIndex, MemoryUsage, ScoredMatch, VacancyQuery,
 };
 pub use profile::{PackedExperience, PackedSkill, Requirement, VacancyProfile, WorkerProfile};
 pub use score::{AVAILABILITY_GRACE_DAYS, DEFAULT_MAX_TRAVEL_KM};

@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use crate::{
-    CandidateQuery, Component, MatchError, MatchIndex, ReasonCode, ReasonKind, VacancyProfile,
-    VacancyQuery, Weights, WorkerProfile, synthetic,
+    CandidateQuery, Component, INCREMENTAL_LIMIT, MatchError, MatchIndex, ReasonCode, ReasonKind,
+    VacancyProfile, VacancyQuery, Weights, WorkerProfile, synthetic,
 };
 
 fn reference() -> &'static Reference {
@@ -1160,11 +1160,68 @@ fn standing_lists_stay_exact_as_profiles_change() {
     assert!(!index.has_standing_list(changed_vacancy, today));
     assert_standing_agrees(&index, std::slice::from_ref(changed_vacancy), today);
 
+    // A partner's batch: more changes than the follower offers itself, fewer than
+    // there are lists. The lists are kept; the changed people leave them at once
+    // and are offered again a few at a time (the server does it in the background).
+    // Until the last is offered no list answers, and answers stay exact throughout.
+    let mut changed = Vec::new();
+    for id in ids.iter().skip(60).take(15) {
+        let top = index
+            .candidates_for_vacancy(id, &CandidateQuery::new(today))
+            .unwrap();
+        changed.extend(top.into_iter().take(3).map(|m| m.worker_id));
+    }
+    changed.sort();
+    changed.dedup();
+    for (n, worker_id) in changed.iter().enumerate() {
+        if n % 5 == 4 {
+            index.remove_worker(worker_id);
+        } else {
+            let (_, input) = replacements.next().unwrap();
+            index.upsert_worker(worker_id, &input).unwrap();
+        }
+    }
+    for _ in 0..40 {
+        let (id, input) = replacements.next().unwrap();
+        index.upsert_worker(&id, &input).unwrap();
+    }
+    index.settle_standing(today);
+    assert_eq!(index.standing_epoch(), epoch, "the batch dropped the lists");
+    let unsettled = index.standing_unsettled();
+    assert!(unsettled > INCREMENTAL_LIMIT, "{unsettled} unsettled");
+    assert_standing_agrees(&index, &ids, today);
+    let mut offered = index.settle_unsettled(today, 4);
+    assert_eq!(offered, 4);
+    assert_standing_agrees(&index, &ids[..30], today);
+    // A change made meanwhile joins those waiting (still more than the follower
+    // offers itself).
+    let (id, input) = replacements.next().unwrap();
+    index.upsert_worker(&id, &input).unwrap();
+    index.settle_standing(today);
+    assert_eq!(index.standing_unsettled(), unsettled - 4 + 1);
+    loop {
+        let chunk = index.settle_unsettled(today, 16);
+        if chunk == 0 {
+            break;
+        }
+        offered += chunk;
+    }
+    assert_eq!(offered, unsettled + 1);
+    assert_eq!(index.standing_unsettled(), 0);
+    assert_eq!(index.standing_epoch(), epoch);
+    let still_listed = ids
+        .iter()
+        .filter(|id| index.has_standing_list(id, today))
+        .count();
+    assert!(still_listed > 100, "{still_listed} lists kept");
+    assert_standing_agrees(&index, &ids, today);
+
     // Another day: lists are not used, answers stay exact.
     let tomorrow = today.succ_opt().unwrap();
     assert_standing_agrees(&index, &ids[..20], tomorrow);
 
-    // A bulk change drops every list; they are built again.
+    // An import, more changes than there are lists, drops every list instead;
+    // they are built again.
     for (id, input) in synthetic::workers(200, 24, reference()) {
         index.upsert_worker(&id, &input).unwrap();
     }

@@ -142,16 +142,22 @@ pub const SEARCH_RETRY_AFTER_SECONDS: u32 = 5;
 ///
 /// Request counts and latencies, and how many open vacancies have their best
 /// candidates kept ready (`jobmatch_matching_standing_lists` of
-/// `jobmatch_matching_open_vacancies`), in the Prometheus text format.
+/// `jobmatch_matching_open_vacancies`, and the changed returnees still to be
+/// offered to those lists, `jobmatch_matching_standing_unsettled`), in the
+/// Prometheus text format.
 #[utoipa::path(tag = "operations", operation_id = "metrics", security(()),
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let (listed, open) = state
-        .matching
-        .read()
-        .standing_coverage(chrono::Utc::now().date_naive());
+    let ((listed, open), unsettled) = {
+        let index = state.matching.read();
+        (
+            index.standing_coverage(chrono::Utc::now().date_naive()),
+            index.standing_unsettled(),
+        )
+    };
     state.metrics.standing_lists.set(listed as i64);
+    state.metrics.standing_unsettled.set(unsettled as i64);
     state.metrics.open_vacancies.set(open as i64);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

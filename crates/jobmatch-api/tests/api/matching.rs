@@ -540,4 +540,97 @@ async fn metrics_count_the_kept_candidate_lists() {
             .any(|line| line == "jobmatch_matching_standing_lists 1"),
         "{metrics}"
     );
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "jobmatch_matching_standing_unsettled 0"),
+        "{metrics}"
+    );
+}
+
+fn gauge(metrics: &str, name: &str) -> Option<i64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+}
+
+/// A partner's batch of profiles (more than the follower offers to the lists
+/// itself) reaches the kept candidate lists: the server offers it to them in the
+/// background, and the lists then answer exactly what ranking answers, the new
+/// people included.
+#[tokio::test]
+async fn kept_candidate_lists_take_in_a_partners_batch() {
+    let app = spawn_app().await;
+    let (sewing, cutting) = skills();
+    let employer = app.create_employer().await;
+    let employer_id = employer["id"].as_str().expect("id").to_string();
+    // More lists than the batch has people, so that keeping them is cheaper than
+    // building them again, and more people than the follower offers itself.
+    let mut vacancies = Vec::new();
+    for n in 0..70 {
+        let vacancy = created(&app, "/v1/vacancies", json!({
+            "employer_id": employer_id,
+            "title": format!("Sewing machine operator {n}"),
+            "sector": "garment",
+            "province_code": "12",
+            "positions": 2,
+            "wage_min_usd": 200 + n,
+            "required_skills": [{"skill": sewing, "min_level": 1 + n % 3}, {"skill": cutting, "min_level": 1 + n % 2}]
+        }))
+        .await;
+        candidates(&app, &vacancy, "").await;
+        vacancies.push(vacancy);
+    }
+    let items: Vec<Value> = (0..68)
+        .map(|n| {
+            let mut body = worker(
+                &format!("Batch {n}"),
+                "12",
+                &[(&sewing, 1 + (n % 4) as u8), (&cutting, 1 + (n % 3) as u8)],
+                40.0,
+                false,
+            );
+            body["external_id"] = json!(format!("partner-batch-{n}"));
+            body
+        })
+        .collect();
+    let response = app
+        .post(
+            "/v1/workers/batch?wait_for=indexed",
+            &app.staff_key,
+            &json!({ "items": items }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let metrics = app
+            .client
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .expect("sent")
+            .text()
+            .await
+            .expect("text");
+        let unsettled = gauge(&metrics, "jobmatch_matching_standing_unsettled");
+        let listed = gauge(&metrics, "jobmatch_matching_standing_lists");
+        if unsettled == Some(0) && listed == Some(70) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch is not settled into the lists after 10 s: {unsettled:?} unsettled, {listed:?} lists"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for vacancy in vacancies.iter().step_by(7) {
+        let kept = candidates(&app, vacancy, "").await;
+        assert_eq!(
+            kept,
+            candidates(&app, vacancy, "?weights=skills:0.45").await
+        );
+        assert_eq!(kept["items"].as_array().map(Vec::len), Some(20), "{kept}");
+    }
 }

@@ -5,22 +5,29 @@
 //!
 //! **Invariant.** A list stored for date D holds, best first (score, then worker
 //! id), an exact prefix of the ranking the default query gives on date D over the
-//! index as it is once no worker change is pending; `complete` says the prefix is
-//! the whole ranking. A query that a list cannot answer exactly (another filter or
-//! weights, a longer list than kept, a changed worker not yet settled) ranks as
+//! settled workers: every worker but those changed and not yet offered to the lists
+//! again. `complete` says the prefix is the whole ranking. A list answers only when
+//! every worker is settled; a query that a list cannot answer exactly (another
+//! filter or weights, a longer list than kept, a worker not yet settled) ranks as
 //! before, so answers never depend on whether a list exists.
 //!
 //! **Upkeep.**
-//! - A changed or removed worker is queued; while the queue is not empty no list
-//!   answers. [`MatchIndex::settle_standing`] (the follower calls it after each batch
-//!   of changes) removes each queued worker from every list that may hold it and
-//!   offers its new score to the lists it could enter, found as a worker's vacancies
-//!   are (the vacancy posting lists of its skills, minor groups and related skills,
-//!   bounded and refined before any exact score). A removal shortens the prefix; an
-//!   offer that sorts after the last kept entry is dropped unless the list is
-//!   complete. Both keep the invariant.
-//! - More than [`INCREMENTAL_LIMIT`] changes in one batch (a bulk import) drop every
-//!   list instead: rebuilding is then cheaper than following each change.
+//! - A changed or removed worker is queued. [`MatchIndex::settle_standing`] (the
+//!   follower calls it after each batch of changes) removes the queued workers from
+//!   every list that may hold them; a removal shortens a prefix of the ranking over
+//!   the settled workers into a prefix of the ranking over the rest, so the
+//!   invariant holds with them unsettled.
+//! - It then offers each one's new score to the lists it could enter, found as a
+//!   worker's vacancies are (the vacancy posting lists of its skills, minor groups
+//!   and related skills, bounded and refined before any exact score). An offer that
+//!   sorts after the last kept entry is dropped unless the list is complete. Offers
+//!   may come in any order: each is judged against the settled workers only.
+//! - Up to [`INCREMENTAL_LIMIT`] unsettled workers are offered at once, under the
+//!   follower's write lock. More (a partner's batch) are left to
+//!   [`MatchIndex::settle_unsettled`], which the server runs a few at a time in the
+//!   background under the read lock, so that the follower goes on applying changes.
+//! - When more workers are unsettled than there are lists (an import), offering
+//!   them would cost more than building the lists again: every list is dropped.
 //! - A changed vacancy loses its list; a list of another date is not used (ages,
 //!   availability and closing dates move with the date).
 //! - Lists are filled by default queries as they rank, and by
@@ -42,7 +49,8 @@ use crate::score::{Context, score_pair, wage_factor};
 /// Candidates a list keeps: the default `limit` (20) times [`CONGESTION_WINDOW`],
 /// so that a default request answers from the list with or without damping.
 pub const STANDING_LENGTH: usize = 20 * CONGESTION_WINDOW;
-/// Most worker changes settled one by one; more drop every list.
+/// Most unsettled workers offered to the lists by the follower itself; more are
+/// left to [`MatchIndex::settle_unsettled`].
 pub const INCREMENTAL_LIMIT: usize = 64;
 
 struct StandingList {
@@ -60,6 +68,13 @@ pub(super) struct Standing {
     lists: Vec<Mutex<Option<StandingList>>>,
     /// Worker slots changed since the last settling, in change order.
     pending: Vec<u32>,
+    /// Worker slots removed from every list and not yet offered again, sorted.
+    /// Filled under the write lock; [`MatchIndex::settle_unsettled`] takes from it
+    /// under the read lock.
+    unoffered: Mutex<Vec<u32>>,
+    /// Workers not yet offered again: those in `unoffered` and those being offered
+    /// right now. No list answers while it is above zero.
+    unsettled: AtomicUsize,
     /// By worker slot, a bit set once the worker enters a list and cleared only when
     /// every list is dropped: a worker without it is in no list.
     maybe_listed: Vec<AtomicU64>,
@@ -71,12 +86,15 @@ pub(super) struct Standing {
     cursor: AtomicUsize,
 }
 
-fn lock(list: &Mutex<Option<StandingList>>) -> MutexGuard<'_, Option<StandingList>> {
-    list.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn get_mut(list: &mut Mutex<Option<StandingList>>) -> &mut Option<StandingList> {
-    list.get_mut()
+fn get_mut<T>(mutex: &mut Mutex<T>) -> &mut T {
+    mutex
+        .get_mut()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -93,6 +111,11 @@ impl Standing {
             .is_some_and(|word| word.load(AtomicOrdering::Relaxed) & (1 << (worker_slot & 63)) != 0)
     }
 
+    /// Whether every worker is settled, so that lists may answer.
+    fn settled(&self) -> bool {
+        self.pending.is_empty() && self.unsettled.load(AtomicOrdering::Acquire) == 0
+    }
+
     fn drop_all(&mut self) {
         for list in &mut self.lists {
             *get_mut(list) = None;
@@ -101,6 +124,8 @@ impl Standing {
             *word.get_mut() = 0;
         }
         self.pending.clear();
+        get_mut(&mut self.unoffered).clear();
+        *self.unsettled.get_mut() = 0;
         *self.any.get_mut() = false;
         self.epoch += 1;
     }
@@ -118,6 +143,7 @@ impl Standing {
         self.lists.capacity() * std::mem::size_of::<Mutex<Option<StandingList>>>()
             + entries * std::mem::size_of::<(f64, u32)>()
             + self.pending.capacity() * 4
+            + lock(&self.unoffered).capacity() * 4
             + self.maybe_listed.capacity() * 8
     }
 }
@@ -173,8 +199,10 @@ impl MatchIndex<'_> {
     }
 
     /// Brings the standing lists up to date with the worker changes made since the
-    /// last call (see the module documentation); `today` is the date lists are kept
-    /// for, and lists of other dates are dropped.
+    /// last call (see the module documentation): removes the changed workers from
+    /// the lists and offers them again, or leaves the offers to
+    /// [`MatchIndex::settle_unsettled`] when there are many. `today` is the date
+    /// lists are kept for; lists of other dates are dropped.
     pub fn settle_standing(&mut self, today: NaiveDate) {
         if self.standing.pending.is_empty() {
             return;
@@ -182,32 +210,79 @@ impl MatchIndex<'_> {
         let mut pending = std::mem::take(&mut self.standing.pending);
         pending.sort_unstable();
         pending.dedup();
-        if pending.len() > INCREMENTAL_LIMIT {
-            self.standing.drop_all();
-            return;
-        }
+        let mut current_lists = 0;
         for list in &mut self.standing.lists {
             let list = get_mut(list);
             if list.as_ref().is_some_and(|list| list.date != today) {
                 *list = None;
             }
+            current_lists += usize::from(list.is_some());
         }
-        let listed: Vec<u32> = pending
-            .iter()
-            .copied()
-            .filter(|&slot| self.standing.is_maybe_listed(slot))
-            .collect();
-        if !listed.is_empty() {
+        let mut unoffered = std::mem::take(get_mut(&mut self.standing.unoffered));
+        if unoffered.len() + pending.len() > current_lists.max(INCREMENTAL_LIMIT) {
+            self.standing.drop_all();
+            return;
+        }
+        // One pass over every entry of every list (4 million at national scale),
+        // so the test per entry is a bit, not a search.
+        let mut leaving = vec![0u64; self.workers.slots.len().div_ceil(64)];
+        let mut any_leaving = false;
+        for &slot in &pending {
+            if self.standing.is_maybe_listed(slot) {
+                leaving[(slot >> 6) as usize] |= 1 << (slot & 63);
+                any_leaving = true;
+            }
+        }
+        if any_leaving {
+            let leaves = |slot: u32| leaving[(slot >> 6) as usize] & (1 << (slot & 63)) != 0;
             for list in &mut self.standing.lists {
                 if let Some(list) = get_mut(list) {
-                    list.entries
-                        .retain(|(_, slot)| listed.binary_search(slot).is_err());
+                    list.entries.retain(|&(_, slot)| !leaves(slot));
                 }
             }
         }
+        unoffered.extend(pending);
+        unoffered.sort_unstable();
+        unoffered.dedup();
+        if unoffered.len() > INCREMENTAL_LIMIT {
+            *self.standing.unsettled.get_mut() = unoffered.len();
+            *get_mut(&mut self.standing.unoffered) = unoffered;
+        } else {
+            *self.standing.unsettled.get_mut() = 0;
+            self.offer_all(&unoffered, today);
+        }
+    }
+
+    /// Offers up to `max` unsettled workers to the lists they could enter; returns
+    /// how many it offered (0 once every worker is settled). Holds only `&self`, so
+    /// that the server can settle a partner's batch in the background, under the
+    /// read lock, while the follower goes on.
+    pub fn settle_unsettled(&self, today: NaiveDate, max: usize) -> usize {
+        let chunk: Vec<u32> = {
+            let mut unoffered = lock(&self.standing.unoffered);
+            let keep = unoffered.len().saturating_sub(max);
+            unoffered.split_off(keep)
+        };
+        if chunk.is_empty() {
+            return 0;
+        }
+        self.offer_all(&chunk, today);
+        // Only now may lists answer again: the chunk's workers are in them.
+        self.standing
+            .unsettled
+            .fetch_sub(chunk.len(), AtomicOrdering::Release);
+        chunk.len()
+    }
+
+    /// How many changed workers wait to be offered to the standing lists again.
+    pub fn standing_unsettled(&self) -> usize {
+        self.standing.pending.len() + self.standing.unsettled.load(AtomicOrdering::Acquire)
+    }
+
+    fn offer_all(&self, worker_slots: &[u32], today: NaiveDate) {
         let context = Context::new(&self.tables, self.weights, today);
         let mut scratch = self.take_scratch();
-        for &slot in &pending {
+        for &slot in worker_slots {
             if self
                 .workers
                 .ids
@@ -233,7 +308,7 @@ impl MatchIndex<'_> {
                     continue;
                 };
                 let mut guard = lock(&self.standing.lists[vacancy_slot as usize]);
-                let Some(list) = guard.as_mut() else {
+                let Some(list) = guard.as_mut().filter(|list| list.date == context.today) else {
                     continue;
                 };
                 // Anything eligible enters a complete list; otherwise only what beats
@@ -339,7 +414,7 @@ impl MatchIndex<'_> {
             && query.weights.is_none()
             && !query.include_ineligible
             && needed <= STANDING_LENGTH
-            && self.standing.pending.is_empty()
+            && self.standing.settled()
     }
 
     /// The best `needed` candidates of the vacancy scoring at least `min_score`
@@ -393,7 +468,7 @@ impl MatchIndex<'_> {
     /// open vacancy has its list, or while worker changes wait to be settled).
     pub fn build_missing_standing(&self, today: NaiveDate, max: usize) -> usize {
         let lists = &self.standing.lists;
-        if !self.standing.pending.is_empty() || lists.is_empty() {
+        if !self.standing.settled() || lists.is_empty() {
             return 0;
         }
         let context = Context::new(&self.tables, self.weights, today);
