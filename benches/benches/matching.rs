@@ -9,8 +9,9 @@
 //! queries of each kind, with related-skill credit on (the default) and off, and
 //! candidates with congestion damping off and at 0.1, side by side; candidates are
 //! ranked from the posting lists (weights given in the query). Then the default
-//! query answered from standing lists, and the time and memory to build the lists
-//! of every open vacancy.
+//! query answered from standing lists, the time and memory to build the lists
+//! of every open vacancy, and the time to settle a partner's batch of 1,000
+//! profiles into them.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -134,7 +135,7 @@ fn second_pass<T>(ids: &[String], mut query: impl FnMut(&str) -> T) -> Vec<Durat
     times
 }
 
-fn measure(fixture: &Fixture) {
+fn measure(fixture: &mut Fixture) {
     let today = synthetic::today();
     let related_off = Weights {
         related_skill_credit: 0.0,
@@ -242,6 +243,8 @@ fn measure(fixture: &Fixture) {
         usage.standing_bytes as f64 / usage.workers.max(1) as f64
     );
 
+    settle_partner_batch(fixture, built, elapsed);
+
     // How much related-skill credit changes the lists: share of top-20 entries that
     // differ between on and off.
     let off = CandidateQuery {
@@ -273,9 +276,72 @@ fn measure(fixture: &Fixture) {
     );
 }
 
+/// A partner's batch of 1,000 profiles against the full set of standing lists:
+/// new profiles for people at the top of lists, and newcomers. It times the
+/// follower's part (taking the changed people out of every list) and the
+/// background part (offering each to the lists it could enter), against building
+/// the lists again, which is what a batch costs when it drops them.
+fn settle_partner_batch(fixture: &mut Fixture, lists_built: usize, build_time: Duration) {
+    const BATCH: usize = 1_000;
+    let today = synthetic::today();
+    let reference = Reference::embedded();
+    let mut listed: Vec<String> = Vec::new();
+    for id in &fixture.vacancy_ids {
+        let top = fixture
+            .index
+            .candidates_for_vacancy(id, &CandidateQuery::new(today))
+            .expect("query");
+        listed.extend(top.into_iter().take(3).map(|m| m.worker_id));
+    }
+    listed.sort();
+    listed.dedup();
+    listed.truncate(BATCH / 2);
+    let index = &mut fixture.index;
+    for (n, (id, input)) in synthetic::workers(BATCH, 3, reference).enumerate() {
+        let id = listed.get(n).cloned().unwrap_or(id);
+        index.upsert_worker(&id, &input).expect("index has room");
+    }
+    let started = Instant::now();
+    index.settle_standing(today);
+    let follower = started.elapsed();
+    let unsettled = index.standing_unsettled();
+    let started = Instant::now();
+    while index.settle_unsettled(today, 16) > 0 {}
+    let offers = started.elapsed();
+    let per_list = build_time.as_secs_f64() / lists_built.max(1) as f64;
+    let per_worker = offers.as_secs_f64() / unsettled.max(1) as f64;
+    println!(
+        "partner batch of {BATCH} ({} at the top of lists): follower {:.1} ms (out of every list), offers {:.1} ms ({:.3} ms each, one thread) for {unsettled} people; building one list takes {:.1}x one offer, all {lists_built} {:.1} s",
+        listed.len(),
+        follower.as_secs_f64() * 1e3,
+        offers.as_secs_f64() * 1e3,
+        per_worker * 1e3,
+        per_list / per_worker.max(f64::MIN_POSITIVE),
+        build_time.as_secs_f64()
+    );
+    // The lists still answer exactly what ranking answers.
+    let ranked = CandidateQuery {
+        weights: Some(Weights::default()),
+        ..CandidateQuery::new(today)
+    };
+    for id in fixture.vacancy_ids.iter().take(20) {
+        assert_eq!(
+            fixture
+                .index
+                .candidates_for_vacancy(id, &CandidateQuery::new(today))
+                .expect("query"),
+            fixture
+                .index
+                .candidates_for_vacancy(id, &ranked)
+                .expect("query"),
+            "vacancy {id} after the batch"
+        );
+    }
+}
+
 fn matching(c: &mut Criterion) {
-    let fixture = build();
-    measure(&fixture);
+    let mut fixture = build();
+    measure(&mut fixture);
     let today = synthetic::today();
     let mut group = c.benchmark_group("matching");
     group
