@@ -306,7 +306,7 @@ fn settle_partner_batch(fixture: &mut Fixture, lists_built: usize, build_time: D
     let follower = started.elapsed();
     let unsettled = index.standing_unsettled();
     let started = Instant::now();
-    while index.settle_unsettled(today, 16) > 0 {}
+    while index.settle_unsettled(16) > 0 {}
     let offers = started.elapsed();
     let per_list = build_time.as_secs_f64() / lists_built.max(1) as f64;
     let per_worker = offers.as_secs_f64() / unsettled.max(1) as f64;

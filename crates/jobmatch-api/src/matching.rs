@@ -1,5 +1,7 @@
 //! The matching index as a structure derived from the database.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -18,6 +20,9 @@ use crate::follower::{Applied, Derived};
 pub struct Matching {
     index: RwLock<MatchIndex<'static>>,
     reference: &'static Reference,
+    /// Whether the `standing-lists` thread runs; without it the follower offers a
+    /// large batch to the standing lists itself.
+    standing_thread: AtomicBool,
 }
 
 /// A profile parsed from its stored document, ready to enter the index.
@@ -31,6 +36,7 @@ impl Matching {
         Ok(Matching {
             index: RwLock::new(MatchIndex::new(reference, weights)?),
             reference,
+            standing_thread: AtomicBool::new(false),
         })
     }
 
@@ -58,18 +64,18 @@ impl Matching {
     /// up long, rests as long as it worked (half a core at most), and ends with
     /// the server.
     pub fn spawn_standing_builder(matching: &Arc<Matching>) {
-        let matching = Arc::downgrade(matching);
+        let weak = Arc::downgrade(matching);
         let spawned = std::thread::Builder::new()
             .name("standing-lists".to_string())
             .spawn(move || {
                 let mut seen_epoch = None;
                 let mut quiet_since = Instant::now();
                 loop {
-                    let Some(matching) = matching.upgrade() else {
+                    let Some(matching) = weak.upgrade() else {
                         return;
                     };
                     let began = Instant::now();
-                    let worked = {
+                    let step = std::panic::catch_unwind(AssertUnwindSafe(|| {
                         let index = matching.read();
                         let today = Utc::now().date_naive();
                         let epoch = index.standing_epoch();
@@ -77,13 +83,23 @@ impl Matching {
                             seen_epoch = Some(epoch);
                             quiet_since = Instant::now();
                         }
-                        let settled = index.settle_unsettled(today, SETTLE_CHUNK);
+                        let settled = index.settle_unsettled(SETTLE_CHUNK);
                         if settled > 0 || quiet_since.elapsed() < STANDING_QUIET {
                             settled
                         } else {
                             index.build_missing_standing(today, STANDING_CHUNK)
                         }
-                    };
+                    }));
+                    let worked = step.unwrap_or_else(|_| {
+                        // A bug, already reported by the panic hook. Lists cut
+                        // short are dropped (settling sees them marked) and the
+                        // thread goes on, so that lists keep being made.
+                        tracing::error!(
+                            "standing-list upkeep panicked; every list is dropped and built again"
+                        );
+                        matching.write().settle_standing(Utc::now().date_naive());
+                        0
+                    });
                     drop(matching);
                     if worked == 0 {
                         std::thread::sleep(STANDING_IDLE);
@@ -93,8 +109,11 @@ impl Matching {
                     }
                 }
             });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "no background builder for standing candidate lists; default queries build them as they come");
+        match spawned {
+            Ok(_) => matching.standing_thread.store(true, Ordering::Release),
+            Err(error) => {
+                tracing::warn!(%error, "no background thread for standing candidate lists; default queries build them as they come, and the follower settles large batches itself")
+            }
         }
     }
 }
@@ -186,10 +205,15 @@ impl Derived for Matching {
         }
     }
 
-    /// Settles the standing candidate lists once per batch of changes: a batch too
-    /// big to follow change by change drops them for the background builder.
+    /// Settles the standing candidate lists once per batch of changes; a large
+    /// batch is offered to them by the `standing-lists` thread, or here when that
+    /// thread could not start.
     fn applied_through(&self, _seq: i64) {
-        self.write().settle_standing(Utc::now().date_naive());
+        let mut index = self.write();
+        index.settle_standing(Utc::now().date_naive());
+        if !self.standing_thread.load(Ordering::Acquire) {
+            while index.settle_unsettled(usize::MAX) > 0 {}
+        }
     }
 
     fn apply(&self, change: &Applied<'_>) {

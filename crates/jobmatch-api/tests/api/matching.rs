@@ -555,17 +555,43 @@ fn gauge(metrics: &str, name: &str) -> Option<i64> {
 }
 
 /// A partner's batch of profiles (more than the follower offers to the lists
-/// itself) reaches the kept candidate lists: the server offers it to them in the
-/// background, and the lists then answer exactly what ranking answers, the new
-/// people included.
+/// itself) reaches the kept candidate lists without dropping them: the people it
+/// changes leave the lists at once, and the server offers everyone in it to the
+/// lists in the background. The lists then answer exactly what ranking answers.
 #[tokio::test]
 async fn kept_candidate_lists_take_in_a_partners_batch() {
     let app = spawn_app().await;
     let (sewing, cutting) = skills();
     let employer = app.create_employer().await;
     let employer_id = employer["id"].as_str().expect("id").to_string();
+    let partner_worker = |n: usize, level: u8| {
+        let mut body = worker(
+            &format!("Batch {n}"),
+            "12",
+            &[(&sewing, level), (&cutting, level)],
+            40.0,
+            false,
+        );
+        body["external_id"] = json!(format!("partner-batch-{n}"));
+        body
+    };
+    let post_batch = |items: Vec<Value>| {
+        let app = &app;
+        async move {
+            let response = app
+                .post(
+                    "/v1/workers/batch?wait_for=indexed",
+                    &app.staff_key,
+                    &json!({ "items": items }),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+        }
+    };
+    // Ten strong people, at the top of every list.
+    post_batch((0..10).map(|n| partner_worker(n, 4)).collect()).await;
     // More lists than the batch has people, so that keeping them is cheaper than
-    // building them again, and more people than the follower offers itself.
+    // building them again.
     let mut vacancies = Vec::new();
     for n in 0..70 {
         let vacancy = created(&app, "/v1/vacancies", json!({
@@ -581,27 +607,28 @@ async fn kept_candidate_lists_take_in_a_partners_batch() {
         candidates(&app, &vacancy, "").await;
         vacancies.push(vacancy);
     }
-    let items: Vec<Value> = (0..68)
-        .map(|n| {
-            let mut body = worker(
-                &format!("Batch {n}"),
-                "12",
-                &[(&sewing, 1 + (n % 4) as u8), (&cutting, 1 + (n % 3) as u8)],
-                40.0,
-                false,
-            );
-            body["external_id"] = json!(format!("partner-batch-{n}"));
-            body
-        })
-        .collect();
-    let response = app
-        .post(
-            "/v1/workers/batch?wait_for=indexed",
-            &app.staff_key,
-            &json!({ "items": items }),
-        )
-        .await;
-    assert_eq!(response.status(), 200);
+    // The batch: the ten strong people now at level 1, and 58 newcomers; more
+    // than the follower offers itself.
+    post_batch(
+        (0..68)
+            .map(|n| partner_worker(n, if n < 10 { 1 } else { 1 + (n % 4) as u8 }))
+            .collect(),
+    )
+    .await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        gauge(&metrics, "jobmatch_matching_standing_lists"),
+        Some(70),
+        "the batch dropped the lists"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -26,6 +26,10 @@
 //!   follower's write lock. More (a partner's batch) are left to
 //!   [`MatchIndex::settle_unsettled`], which the server runs a few at a time in the
 //!   background under the read lock, so that the follower goes on applying changes.
+//!   They are offered for the date of the settling that queued them, whatever the
+//!   clock says by then: a query that read that date must find them in its lists.
+//!   Offers cut short by a panic leave workers out of the lists for good, so the
+//!   next settling drops every list.
 //! - When more workers are unsettled than there are lists (an import), offering
 //!   them would cost more than building the lists again: every list is dropped.
 //! - A changed vacancy loses its list; a list of another date is not used (ages,
@@ -68,13 +72,16 @@ pub(super) struct Standing {
     lists: Vec<Mutex<Option<StandingList>>>,
     /// Worker slots changed since the last settling, in change order.
     pending: Vec<u32>,
-    /// Worker slots removed from every list and not yet offered again, sorted.
-    /// Filled under the write lock; [`MatchIndex::settle_unsettled`] takes from it
-    /// under the read lock.
-    unoffered: Mutex<Vec<u32>>,
+    /// Workers removed from every list and not yet offered again. Filled under the
+    /// write lock; [`MatchIndex::settle_unsettled`] takes from it under the read
+    /// lock.
+    unoffered: Mutex<Unoffered>,
     /// Workers not yet offered again: those in `unoffered` and those being offered
     /// right now. No list answers while it is above zero.
     unsettled: AtomicUsize,
+    /// Set when offering a chunk was cut short by a panic: its workers are in no
+    /// list and will never be offered, so the next settling drops every list.
+    lost: AtomicBool,
     /// By worker slot, a bit set once the worker enters a list and cleared only when
     /// every list is dropped: a worker without it is in no list.
     maybe_listed: Vec<AtomicU64>,
@@ -84,6 +91,26 @@ pub(super) struct Standing {
     epoch: u64,
     /// Where [`MatchIndex::build_missing_standing`] looks next.
     cursor: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Unoffered {
+    /// The date of the lists they are to be offered to: the date of the settling
+    /// that queued them, since lists of any other date are dropped by then.
+    date: Option<NaiveDate>,
+    /// Worker slots, sorted.
+    slots: Vec<u32>,
+}
+
+/// Marks the lists as missing workers when a chunk's offers are cut short.
+struct LostOnUnwind<'a>(&'a AtomicBool);
+
+impl Drop for LostOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, AtomicOrdering::Release);
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -124,8 +151,9 @@ impl Standing {
             *word.get_mut() = 0;
         }
         self.pending.clear();
-        get_mut(&mut self.unoffered).clear();
+        *get_mut(&mut self.unoffered) = Unoffered::default();
         *self.unsettled.get_mut() = 0;
+        *self.lost.get_mut() = false;
         *self.any.get_mut() = false;
         self.epoch += 1;
     }
@@ -143,7 +171,7 @@ impl Standing {
         self.lists.capacity() * std::mem::size_of::<Mutex<Option<StandingList>>>()
             + entries * std::mem::size_of::<(f64, u32)>()
             + self.pending.capacity() * 4
-            + lock(&self.unoffered).capacity() * 4
+            + lock(&self.unoffered).slots.capacity() * 4
             + self.maybe_listed.capacity() * 8
     }
 }
@@ -204,6 +232,10 @@ impl MatchIndex<'_> {
     /// [`MatchIndex::settle_unsettled`] when there are many. `today` is the date
     /// lists are kept for; lists of other dates are dropped.
     pub fn settle_standing(&mut self, today: NaiveDate) {
+        if *self.standing.lost.get_mut() {
+            self.standing.drop_all();
+            return;
+        }
         if self.standing.pending.is_empty() {
             return;
         }
@@ -218,7 +250,7 @@ impl MatchIndex<'_> {
             }
             current_lists += usize::from(list.is_some());
         }
-        let mut unoffered = std::mem::take(get_mut(&mut self.standing.unoffered));
+        let mut unoffered = std::mem::take(&mut get_mut(&mut self.standing.unoffered).slots);
         if unoffered.len() + pending.len() > current_lists.max(INCREMENTAL_LIMIT) {
             self.standing.drop_all();
             return;
@@ -246,27 +278,33 @@ impl MatchIndex<'_> {
         unoffered.dedup();
         if unoffered.len() > INCREMENTAL_LIMIT {
             *self.standing.unsettled.get_mut() = unoffered.len();
-            *get_mut(&mut self.standing.unoffered) = unoffered;
+            *get_mut(&mut self.standing.unoffered) = Unoffered {
+                date: Some(today),
+                slots: unoffered,
+            };
         } else {
             *self.standing.unsettled.get_mut() = 0;
             self.offer_all(&unoffered, today);
         }
     }
 
-    /// Offers up to `max` unsettled workers to the lists they could enter; returns
-    /// how many it offered (0 once every worker is settled). Holds only `&self`, so
-    /// that the server can settle a partner's batch in the background, under the
-    /// read lock, while the follower goes on.
-    pub fn settle_unsettled(&self, today: NaiveDate, max: usize) -> usize {
-        let chunk: Vec<u32> = {
+    /// Offers up to `max` unsettled workers to the lists they could enter, for the
+    /// date of the settling that queued them; returns how many it offered (0 once
+    /// every worker is settled). Holds only `&self`, so that the server can settle
+    /// a partner's batch in the background, under the read lock, while the
+    /// follower goes on.
+    pub fn settle_unsettled(&self, max: usize) -> usize {
+        let (date, chunk) = {
             let mut unoffered = lock(&self.standing.unoffered);
-            let keep = unoffered.len().saturating_sub(max);
-            unoffered.split_off(keep)
+            let keep = unoffered.slots.len().saturating_sub(max);
+            (unoffered.date, unoffered.slots.split_off(keep))
         };
-        if chunk.is_empty() {
+        let Some(date) = date.filter(|_| !chunk.is_empty()) else {
             return 0;
-        }
-        self.offer_all(&chunk, today);
+        };
+        let cut_short = LostOnUnwind(&self.standing.lost);
+        self.offer_all(&chunk, date);
+        drop(cut_short);
         // Only now may lists answer again: the chunk's workers are in them.
         self.standing
             .unsettled
