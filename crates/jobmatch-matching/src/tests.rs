@@ -1088,6 +1088,40 @@ fn assert_standing_agrees(index: &MatchIndex<'_>, vacancy_ids: &[String], today:
     }
 }
 
+/// The best three candidates of each vacancy, in order (a person may appear more
+/// than once).
+fn top_three(index: &MatchIndex<'_>, vacancy_ids: &[String], today: NaiveDate) -> Vec<String> {
+    vacancy_ids
+        .iter()
+        .flat_map(|id| {
+            index
+                .candidates_for_vacancy(id, &CandidateQuery::new(today))
+                .unwrap()
+                .into_iter()
+                .take(3)
+                .map(|m| m.worker_id)
+        })
+        .collect()
+}
+
+/// Gives each person the next profile of `replacements`, erasing every
+/// `erase_every`-th instead.
+fn change_or_erase(
+    index: &mut MatchIndex<'_>,
+    worker_ids: &[String],
+    erase_every: usize,
+    replacements: &mut impl Iterator<Item = (String, WorkerInput)>,
+) {
+    for (n, worker_id) in worker_ids.iter().enumerate() {
+        if n % erase_every == erase_every - 1 {
+            index.remove_worker(worker_id);
+        } else {
+            let (_, input) = replacements.next().unwrap();
+            index.upsert_worker(worker_id, &input).unwrap();
+        }
+    }
+}
+
 #[test]
 fn standing_lists_stay_exact_as_profiles_change() {
     let mut index = index();
@@ -1117,21 +1151,8 @@ fn standing_lists_stay_exact_as_profiles_change() {
     let mut replacements = synthetic::workers(400, 23, reference());
     let epoch = index.standing_epoch();
     for round in 0..6 {
-        let mut changed = Vec::new();
-        for id in ids.iter().skip(round * 7).take(4) {
-            let top = index
-                .candidates_for_vacancy(id, &CandidateQuery::new(today))
-                .unwrap();
-            changed.extend(top.into_iter().take(3).map(|m| m.worker_id));
-        }
-        for (n, worker_id) in changed.iter().enumerate() {
-            if n % 4 == 3 {
-                index.remove_worker(worker_id);
-            } else {
-                let (_, input) = replacements.next().unwrap();
-                index.upsert_worker(worker_id, &input).unwrap();
-            }
-        }
+        let changed = top_three(&index, &ids[round * 7..round * 7 + 4], today);
+        change_or_erase(&mut index, &changed, 4, &mut replacements);
         // Newcomers too, which reuse the freed slots.
         for _ in 0..5 {
             let (id, input) = replacements.next().unwrap();
@@ -1164,23 +1185,10 @@ fn standing_lists_stay_exact_as_profiles_change() {
     // there are lists. The lists are kept; the changed people leave them at once
     // and are offered again a few at a time (the server does it in the background).
     // Until the last is offered no list answers, and answers stay exact throughout.
-    let mut changed = Vec::new();
-    for id in ids.iter().skip(60).take(15) {
-        let top = index
-            .candidates_for_vacancy(id, &CandidateQuery::new(today))
-            .unwrap();
-        changed.extend(top.into_iter().take(3).map(|m| m.worker_id));
-    }
+    let mut changed = top_three(&index, &ids[60..75], today);
     changed.sort();
     changed.dedup();
-    for (n, worker_id) in changed.iter().enumerate() {
-        if n % 5 == 4 {
-            index.remove_worker(worker_id);
-        } else {
-            let (_, input) = replacements.next().unwrap();
-            index.upsert_worker(worker_id, &input).unwrap();
-        }
-    }
+    change_or_erase(&mut index, &changed, 5, &mut replacements);
     for _ in 0..40 {
         let (id, input) = replacements.next().unwrap();
         index.upsert_worker(&id, &input).unwrap();

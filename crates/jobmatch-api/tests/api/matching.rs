@@ -519,15 +519,7 @@ async fn metrics_count_the_kept_candidate_lists() {
     let scene = scene().await;
     let app = &scene.app;
     candidates(app, &scene.vacancy, "").await;
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics_text(app).await;
     assert!(
         metrics
             .lines()
@@ -546,6 +538,17 @@ async fn metrics_count_the_kept_candidate_lists() {
             .any(|line| line == "jobmatch_matching_standing_unsettled 0"),
         "{metrics}"
     );
+}
+
+async fn metrics_text(app: &TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text")
 }
 
 fn gauge(metrics: &str, name: &str) -> Option<i64> {
@@ -615,15 +618,7 @@ async fn kept_candidate_lists_take_in_a_partners_batch() {
             .collect(),
     )
     .await;
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics_text(&app).await;
     assert_eq!(
         gauge(&metrics, "jobmatch_matching_standing_lists"),
         Some(70),
@@ -632,15 +627,7 @@ async fn kept_candidate_lists_take_in_a_partners_batch() {
 
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let metrics = app
-            .client
-            .get(format!("{}/metrics", app.address))
-            .send()
-            .await
-            .expect("sent")
-            .text()
-            .await
-            .expect("text");
+        let metrics = metrics_text(&app).await;
         let unsettled = gauge(&metrics, "jobmatch_matching_standing_unsettled");
         let listed = gauge(&metrics, "jobmatch_matching_standing_lists");
         if unsettled == Some(0) && listed == Some(70) {
