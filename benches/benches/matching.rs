@@ -135,6 +135,16 @@ fn second_pass<T>(ids: &[String], mut query: impl FnMut(&str) -> T) -> Vec<Durat
     times
 }
 
+/// Times the candidates query for each sampled vacancy (second pass).
+fn time_candidates(fixture: &Fixture, query: &CandidateQuery) -> Vec<Duration> {
+    second_pass(&fixture.vacancy_ids, |id| {
+        fixture
+            .index
+            .candidates_for_vacancy(id, query)
+            .expect("query")
+    })
+}
+
 fn measure(fixture: &mut Fixture) {
     let today = synthetic::today();
     let related_off = Weights {
@@ -199,12 +209,7 @@ fn measure(fixture: &mut Fixture) {
             weights: Some(Weights::default()),
             ..CandidateQuery::new(today)
         };
-        let times = second_pass(&fixture.vacancy_ids, |id| {
-            fixture
-                .index
-                .candidates_for_vacancy(id, &query)
-                .expect("query")
-        });
+        let times = time_candidates(fixture, &query);
         report(
             &format!("top-20 candidates for a vacancy (ranked, {label})"),
             times,
@@ -214,12 +219,7 @@ fn measure(fixture: &mut Fixture) {
     // The default query, answered from standing lists: the first query of each
     // vacancy ranks and keeps its list, the second pass reads it.
     let query = CandidateQuery::new(today);
-    let times = second_pass(&fixture.vacancy_ids, |id| {
-        fixture
-            .index
-            .candidates_for_vacancy(id, &query)
-            .expect("query")
-    });
+    let times = time_candidates(fixture, &query);
     report(
         "top-20 candidates for a vacancy (default query, from standing lists)",
         times,
