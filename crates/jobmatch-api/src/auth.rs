@@ -241,11 +241,10 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Unavailable("server state missing".to_string()))?
         .clone();
-    let carries_key_in_query = request
-        .query_string()
-        .split('&')
-        .filter_map(|pair| pair.split('=').next())
-        .any(|name| KEY_QUERY_PARAMETERS.contains(&name.to_ascii_lowercase().as_str()));
+    // Names as the handlers will read them: percent-decoded (`api%5Fkey` is
+    // `api_key`), `+` as a space.
+    let carries_key_in_query = form_urlencoded::parse(request.query_string().as_bytes())
+        .any(|(name, _)| KEY_QUERY_PARAMETERS.contains(&name.to_ascii_lowercase().as_str()));
     if carries_key_in_query {
         return Err(ApiError::bad_request(
             "query",
