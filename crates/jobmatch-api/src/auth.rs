@@ -147,6 +147,16 @@ impl KeyCache {
             .cloned()
     }
 
+    /// Whether the key was read from the database before, however long ago
+    /// (as long as it is still remembered): such a key is looked up even for
+    /// an address over its allowance of unknown keys.
+    fn knows(&self, hash: &str) -> bool {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains_key(hash)
+    }
+
     fn put(&self, hash: String, cached: CachedKey) {
         let mut entries = self
             .entries
@@ -276,14 +286,29 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
     } = match state.key_cache.get(&presented_hash) {
         Some(cached) => cached,
         None => {
-            let key = state
+            // Each lookup is database work that a client can ask for without
+            // a key; unknown keys are limited per client address.
+            let client = request.peer_addr().map(|address| address.ip());
+            let counted = match client {
+                Some(client) if !state.key_cache.knows(&presented_hash) => {
+                    state.rate_limits.admit_lookup(client)?;
+                    Some(client)
+                }
+                _ => None,
+            };
+            let Some(key) = state
                 .store
                 .api_key_by_hash(&presented_hash)
                 .await?
                 // The database found the row by an index on the hash; comparing again
                 // in constant time keeps the decision itself free of timing differences.
                 .filter(|key| bool::from(key.hash.as_bytes().ct_eq(presented_hash.as_bytes())))
-                .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
+            else {
+                return Err(ApiError::Unauthorized("unknown API key".to_string()));
+            };
+            if let Some(client) = counted {
+                state.rate_limits.key_found(client);
+            }
             // Read with the key and trusted as long: an admin's `keys link` or
             // `keys unlink`, like a revocation, holds on every replica within
             // `KEY_CACHE_TTL`; an employer a partner registers is reachable at

@@ -155,6 +155,19 @@ impl Application {
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,
         });
+        // The rate limiters' tables forget idle keys and addresses once a
+        // minute, for as long as the server's state lives.
+        let limits_of = Arc::downgrade(&state.clone().into_inner());
+        tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                match limits_of.upgrade() {
+                    Some(state) => state.rate_limits.forget_idle_keys(),
+                    None => break,
+                }
+            }
+        });
         let document = api_document();
         let routes_by_path = Arc::new(RouteTable::from_document(&document));
         let server = HttpServer::new(move || {

@@ -813,6 +813,42 @@ async fn a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_carry_on()
     assert_eq!(app.get("/v1/sectors", &app.admin_key).await.status(), 200);
 }
 
+/// Every key the server has not read lately costs a database lookup, asked for
+/// without any key: an address that sends more unknown keys than its allowance
+/// gets 429 with `Retry-After`, and no lookup, until then. Keys the server has
+/// read before carry on, so a flood from a shared address does not lock out
+/// the clients already working there.
+#[tokio::test]
+async fn an_address_sending_unknown_keys_gets_429_and_known_keys_carry_on() {
+    let app = spawn_app_with(jobmatch_api::limits::Limits {
+        requests_per_minute: std::num::NonZeroU32::new(1_000_000).expect("non-zero"),
+        burst: std::num::NonZeroU32::new(100_000).expect("non-zero"),
+        unknown_keys_per_minute: std::num::NonZeroU32::new(1).expect("non-zero"),
+        unknown_keys_burst: std::num::NonZeroU32::new(3).expect("non-zero"),
+        ..jobmatch_api::limits::Limits::default()
+    })
+    .await;
+    assert_eq!(app.get("/v1/sectors", &app.staff_key).await.status(), 200);
+    let unknown_key = || generate_key(Role::Admin, None, "never stored".into(), None).secret;
+    for _ in 0..3 {
+        let refused = app.get("/v1/sectors", &unknown_key()).await;
+        assert_problem(refused, 401).await;
+    }
+    let refused = app.get("/v1/sectors", &unknown_key()).await;
+    let retry_after: u64 = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let problem = assert_problem(refused, 429).await;
+    assert_eq!(problem["type"], "rate_limited");
+    // Refused before its lookup, like any key the server has not read.
+    assert_problem(app.get("/v1/sectors", &unknown_key()).await, 429).await;
+    assert_eq!(app.get("/v1/sectors", &app.staff_key).await.status(), 200);
+}
+
 #[tokio::test]
 async fn server_owned_fields_cannot_be_set_by_any_client() {
     let world = world().await;
