@@ -196,7 +196,7 @@ impl Application {
                         move |request, next| literal_path_methods(routes.clone(), request, next)
                     }))
                     .wrap(from_fn(problems_and_metrics))
-                    .wrap(TracingLogger::default())
+                    .wrap(TracingLogger::<crate::request_log::RequestSpan>::new())
                 })
                 .into_app()
         })
