@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::policy::{Operation, Owner, Reach};
 use crate::state::AppState;
 
 /// Prefix of every key, so a leaked key is recognisable in a secret scanner.
@@ -63,7 +64,8 @@ pub struct Principal {
     /// Set for employer keys: the one employer they act for.
     pub employer_id: Option<String>,
     /// For partner keys: the employers whose records they may read (those they
-    /// registered and those linked to them), read when the request starts.
+    /// registered and those linked to them), as read with the key (at most
+    /// [`KEY_CACHE_TTL`] ago).
     pub linked_employers: Vec<String>,
 }
 
@@ -111,43 +113,133 @@ pub fn hash_key(secret: &str) -> String {
 /// replica within this time. Expiry is checked on every request. Reading the key
 /// on every request cost a database round trip each, about a third of the time of
 /// a candidates request answered from a standing list
-/// (`benches/benches/candidates_http.rs`).
+/// (`benches/benches/candidates_http.rs`). A partner key's links are read with
+/// it and trusted for as long (see [`authorize_with_current_links`]).
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 /// Most keys remembered; more is a flood of distinct valid keys, and the cache
 /// then starts over. Unknown keys are never remembered.
 const KEY_CACHE_CAPACITY: usize = 10_000;
 
+/// A key as read from the database, with the employers linked to it when it is
+/// a partner's (empty otherwise).
+#[derive(Clone)]
+struct CachedKey {
+    read_at: Instant,
+    key: ApiKey,
+    linked_employers: Vec<String>,
+}
+
 /// Keys read from the database in the last [`KEY_CACHE_TTL`], by hash.
 #[derive(Default)]
 pub struct KeyCache {
-    entries: Mutex<HashMap<String, (Instant, ApiKey)>>,
+    entries: Mutex<HashMap<String, CachedKey>>,
 }
 
 impl KeyCache {
-    fn get(&self, hash: &str) -> Option<ApiKey> {
+    fn get(&self, hash: &str) -> Option<CachedKey> {
         let entries = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         entries
             .get(hash)
-            .filter(|(read_at, _)| read_at.elapsed() < KEY_CACHE_TTL)
-            .map(|(_, key)| key.clone())
+            .filter(|cached| cached.read_at.elapsed() < KEY_CACHE_TTL)
+            .cloned()
     }
 
-    fn put(&self, hash: String, key: ApiKey) {
+    /// Whether the key was read from the database before, however long ago
+    /// (as long as it is still remembered): such a key is looked up even for
+    /// an address over its allowance of unknown keys.
+    fn knows(&self, hash: &str) -> bool {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains_key(hash)
+    }
+
+    fn put(&self, hash: String, cached: CachedKey) {
         let mut entries = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if entries.len() >= KEY_CACHE_CAPACITY {
-            entries.retain(|_, (read_at, _)| read_at.elapsed() < KEY_CACHE_TTL);
+            entries.retain(|_, cached| cached.read_at.elapsed() < KEY_CACHE_TTL);
             if entries.len() >= KEY_CACHE_CAPACITY {
                 entries.clear();
             }
         }
-        entries.insert(hash, (Instant::now(), key));
+        entries.insert(hash, cached);
     }
+
+    /// Replaces the links remembered for the key `key_id` with ones just read
+    /// from the database. The time they were read stays: the key itself was
+    /// not read again.
+    fn replace_links(&self, key_id: &str, linked_employers: &[String]) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for cached in entries
+            .values_mut()
+            .filter(|cached| cached.key.id == key_id)
+        {
+            cached.linked_employers = linked_employers.to_vec();
+        }
+    }
+
+    /// Adds an employer the partner key `key_id` has just registered to the
+    /// links remembered for it, so that this process shows it to the partner
+    /// at once, in lists too.
+    pub(crate) fn add_link(&self, key_id: &str, employer_id: &str) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for cached in entries
+            .values_mut()
+            .filter(|cached| cached.key.id == key_id)
+        {
+            if let Err(position) = cached
+                .linked_employers
+                .binary_search_by(|linked| linked.as_str().cmp(employer_id))
+            {
+                cached
+                    .linked_employers
+                    .insert(position, employer_id.to_string());
+            }
+        }
+    }
+}
+
+/// Like [`policy::authorize_record`], but a partner refused a record of an
+/// employer missing from the links remembered with its key has them read
+/// again first: an employer that a partner registered through another
+/// replica (or that an admin just linked) is reachable at once, not a second
+/// later. Only refusals cost the extra read.
+///
+/// [`policy::authorize_record`]: crate::policy::authorize_record
+pub async fn authorize_with_current_links(
+    state: &AppState,
+    principal: &Principal,
+    operation: Operation,
+    owner: Owner<'_>,
+) -> Result<(), ApiError> {
+    let refusal = match crate::policy::authorize_record(principal, operation, owner) {
+        Ok(()) => return Ok(()),
+        Err(refusal) => refusal,
+    };
+    if crate::policy::reach_of(principal, operation) != Reach::LinkedEmployers {
+        return Err(refusal);
+    }
+    let linked_employers = state.store.partner_employer_ids(&principal.key_id).await?;
+    state
+        .key_cache
+        .replace_links(&principal.key_id, &linked_employers);
+    let current = Principal {
+        linked_employers,
+        ..principal.clone()
+    };
+    crate::policy::authorize_record(&current, operation, owner).map_err(|_| refusal)
 }
 
 /// Query parameters that would carry a key in a URL, where it ends up in logs
@@ -159,11 +251,10 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Unavailable("server state missing".to_string()))?
         .clone();
-    let carries_key_in_query = request
-        .query_string()
-        .split('&')
-        .filter_map(|pair| pair.split('=').next())
-        .any(|name| KEY_QUERY_PARAMETERS.contains(&name.to_ascii_lowercase().as_str()));
+    // Names as the handlers will read them: percent-decoded (`api%5Fkey` is
+    // `api_key`), `+` as a space.
+    let carries_key_in_query = form_urlencoded::parse(request.query_string().as_bytes())
+        .any(|(name, _)| KEY_QUERY_PARAMETERS.contains(&name.to_ascii_lowercase().as_str()));
     if carries_key_in_query {
         return Err(ApiError::bad_request(
             "query",
@@ -188,19 +279,52 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
             ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".to_string())
         })?;
     let presented_hash = hash_key(secret);
-    let key = match state.key_cache.get(&presented_hash) {
-        Some(key) => key,
+    let CachedKey {
+        key,
+        linked_employers,
+        ..
+    } = match state.key_cache.get(&presented_hash) {
+        Some(cached) => cached,
         None => {
-            let key = state
+            // Each lookup is database work that a client can ask for without
+            // a key; unknown keys are limited per client address.
+            let client = request.peer_addr().map(|address| address.ip());
+            let counted = match client {
+                Some(client) if !state.key_cache.knows(&presented_hash) => {
+                    state.rate_limits.admit_lookup(client)?;
+                    Some(client)
+                }
+                _ => None,
+            };
+            let Some(key) = state
                 .store
                 .api_key_by_hash(&presented_hash)
                 .await?
                 // The database found the row by an index on the hash; comparing again
                 // in constant time keeps the decision itself free of timing differences.
                 .filter(|key| bool::from(key.hash.as_bytes().ct_eq(presented_hash.as_bytes())))
-                .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
-            state.key_cache.put(presented_hash, key.clone());
-            key
+            else {
+                return Err(ApiError::Unauthorized("unknown API key".to_string()));
+            };
+            if let Some(client) = counted {
+                state.rate_limits.key_found(client);
+            }
+            // Read with the key and trusted as long: an admin's `keys link` or
+            // `keys unlink`, like a revocation, holds on every replica within
+            // `KEY_CACHE_TTL`; an employer a partner registers is reachable at
+            // once (see `authorize_with_current_links` and `KeyCache::add_link`).
+            let linked_employers = if key.role == Role::Partner.code() {
+                state.store.partner_employer_ids(&key.id).await?
+            } else {
+                Vec::new()
+            };
+            let cached = CachedKey {
+                read_at: Instant::now(),
+                key,
+                linked_employers,
+            };
+            state.key_cache.put(presented_hash, cached.clone());
+            cached
         }
     };
     if key.revoked_at.is_some() {
@@ -216,12 +340,6 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
     let role = Role::from_code(&key.role)
         .ok_or_else(|| ApiError::Unauthorized("unknown API key".to_string()))?;
     state.rate_limits.check(&key.id)?;
-    // Read on every request, never remembered: an employer a partner registers is
-    // linked to it at once, on every replica.
-    let linked_employers = match role {
-        Role::Partner => state.store.partner_employer_ids(&key.id).await?,
-        _ => Vec::new(),
-    };
     Ok(Principal {
         key_id: key.id,
         role,

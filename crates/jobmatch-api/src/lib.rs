@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod params;
 pub mod policy;
 pub mod privacy;
+pub mod request_log;
 pub mod routes;
 pub mod search;
 pub mod server;

@@ -1,13 +1,26 @@
 //! Limits that keep one client from starving the others: a request rate per
-//! API key and a time limit per request.
+//! API key, a rate of unknown keys per client address, and a time limit per
+//! request.
 //!
 //! The rate is counted per key with the GCRA of the `governor` crate: a key
 //! may send `burst` requests at once, then one every `60 / per_minute`
 //! seconds. Refusals are 429 problem+json with `Retry-After` in whole
 //! seconds, rounded up so that a client that obeys it is admitted.
+//!
+//! Before a key is authenticated there is no key to count by, and each key
+//! the server has not read in the last second costs a database lookup. So
+//! lookups are counted per client address (the TCP peer; an IPv6 client by its
+//! /64 network, which one host commonly holds whole), with the same algorithm,
+//! and a lookup that finds its key is given back: what an address spends is
+//! unknown keys. Each lookup is counted before it runs, so concurrent
+//! requests cannot all slip in before the first failure is counted. Keys the
+//! server has read before are looked up without counting.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -23,6 +36,10 @@ pub struct Limits {
     pub burst: NonZeroU32,
     /// Longest a request may run before it is abandoned with 503.
     pub request_timeout: Duration,
+    /// Sustained unknown keys per minute per client address.
+    pub unknown_keys_per_minute: NonZeroU32,
+    /// Unknown keys a client address may send at once.
+    pub unknown_keys_burst: NonZeroU32,
 }
 
 impl Default for Limits {
@@ -34,15 +51,21 @@ impl Default for Limits {
             requests_per_minute: NonZeroU32::new(3_000).expect("non-zero"),
             burst: NonZeroU32::new(300).expect("non-zero"),
             request_timeout: Duration::from_secs(30),
+            // One a second, 30 at once: room for a client with a mistyped
+            // key, none for guessing (a key has 256 random bits anyway): what
+            // is limited is the database work, a lookup per unknown key.
+            unknown_keys_per_minute: NonZeroU32::new(60).expect("non-zero"),
+            unknown_keys_burst: NonZeroU32::new(30).expect("non-zero"),
         }
     }
 }
 
-/// Per-key request counting.
+/// Per-key request counting, and unknown keys per client address.
 pub struct RateLimits {
     limiter: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
     limits: Limits,
+    unknown_keys: UnknownKeys,
 }
 
 impl RateLimits {
@@ -52,6 +75,11 @@ impl RateLimits {
             limiter: RateLimiter::keyed(quota),
             clock: DefaultClock::default(),
             limits: *limits,
+            unknown_keys: UnknownKeys {
+                interval: Duration::from_secs(60) / limits.unknown_keys_per_minute.get(),
+                burst: limits.unknown_keys_burst.get(),
+                full_again_at: Mutex::new(HashMap::new()),
+            },
         }
     }
 
@@ -70,16 +98,106 @@ impl RateLimits {
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());
                 Err(ApiError::TooManyRequests {
-                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                    retry_after_secs: whole_seconds_up(wait),
                 })
             }
         }
     }
 
-    /// Forgets keys whose allowance is full again, so that the table does not
-    /// grow with every key ever seen.
+    /// Before a key the server has not read before is looked up: counts the
+    /// lookup for `client`, or refuses it when `client` is over its allowance.
+    /// Give it back with [`RateLimits::key_found`] if the key exists.
+    pub fn admit_lookup(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.unknown_keys
+            .admit(client_network(client), Instant::now())
+    }
+
+    /// The lookup [`RateLimits::admit_lookup`] counted found its key: it does
+    /// not count against `client`.
+    pub fn key_found(&self, client: IpAddr) {
+        self.unknown_keys.give_back(client_network(client));
+    }
+
+    /// Forgets keys and addresses whose allowance is full again, so that the
+    /// tables do not grow with every key and address ever seen.
     pub fn forget_idle_keys(&self) {
         self.limiter.retain_recent();
+        self.unknown_keys.forget_idle(Instant::now());
+    }
+}
+
+/// Lookups of unknown keys per client address, by the generic cell rate
+/// algorithm (as `governor` counts, but with lookups given back): each address
+/// has the time at which its allowance is full again; a lookup moves it one
+/// `interval` later, and is refused when that would put it more than `burst`
+/// intervals ahead of now.
+struct UnknownKeys {
+    interval: Duration,
+    burst: u32,
+    full_again_at: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// Most addresses remembered; beyond, the idle ones are forgotten, and if
+/// none is idle the table starts over (a flood from that many networks is
+/// beyond what a per-address limit can hold back).
+const UNKNOWN_KEY_ADDRESSES: usize = 100_000;
+
+impl UnknownKeys {
+    fn admit(&self, client: IpAddr, now: Instant) -> Result<(), ApiError> {
+        let mut full_again_at = self
+            .full_again_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let from = full_again_at.get(&client).copied().unwrap_or(now).max(now);
+        let after = from + self.interval;
+        let allowed_until = now + self.interval * self.burst;
+        if after > allowed_until {
+            return Err(ApiError::TooManyUnknownKeys {
+                retry_after_secs: whole_seconds_up(after - allowed_until),
+            });
+        }
+        if full_again_at.len() >= UNKNOWN_KEY_ADDRESSES && !full_again_at.contains_key(&client) {
+            full_again_at.retain(|_, full_at| *full_at > now);
+            if full_again_at.len() >= UNKNOWN_KEY_ADDRESSES {
+                full_again_at.clear();
+            }
+        }
+        full_again_at.insert(client, after);
+        Ok(())
+    }
+
+    fn give_back(&self, client: IpAddr) {
+        let mut full_again_at = self
+            .full_again_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(full_at) = full_again_at.get_mut(&client) {
+            *full_at = full_at.checked_sub(self.interval).unwrap_or(*full_at);
+        }
+    }
+
+    fn forget_idle(&self, now: Instant) {
+        self.full_again_at
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, full_at| *full_at > now);
+    }
+}
+
+/// Whole seconds, rounded up: a client that waits that long is admitted.
+fn whole_seconds_up(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// The address unknown keys are counted by: an IPv4 address (also when
+/// written as IPv6), or the /64 network of an IPv6 address.
+fn client_network(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !u128::from(u64::MAX);
+            IpAddr::V6(Ipv6Addr::from(network))
+        }
+        v4 => v4,
     }
 }
 
@@ -108,6 +226,53 @@ mod tests {
             }
             other => panic!("expected 429, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_address_gets_its_burst_of_unknown_keys_then_one_per_interval() {
+        let rate = RateLimits::new(&Limits {
+            unknown_keys_per_minute: NonZeroU32::new(60).expect("non-zero"),
+            unknown_keys_burst: NonZeroU32::new(2).expect("non-zero"),
+            ..Limits::default()
+        });
+        let client: IpAddr = "2001:db8::1".parse().expect("address");
+        let same_host: IpAddr = "2001:db8::2".parse().expect("address");
+        let other: IpAddr = "192.0.2.7".parse().expect("address");
+        for _ in 0..2 {
+            rate.admit_lookup(client).expect("within the burst");
+        }
+        match rate.admit_lookup(same_host) {
+            Err(ApiError::TooManyUnknownKeys { retry_after_secs }) => {
+                assert_eq!(retry_after_secs, 1)
+            }
+            other => panic!("expected 429 for the same /64, got {other:?}"),
+        }
+        rate.admit_lookup(other).expect("other addresses carry on");
+        // A lookup that found its key is given back.
+        rate.key_found(client);
+        rate.admit_lookup(client).expect("given back");
+        assert!(rate.admit_lookup(client).is_err());
+    }
+
+    #[test]
+    fn the_allowance_of_unknown_keys_refills_one_interval_at_a_time() {
+        let unknown_keys = UnknownKeys {
+            interval: Duration::from_secs(1),
+            burst: 2,
+            full_again_at: Mutex::new(HashMap::new()),
+        };
+        let client: IpAddr = "192.0.2.7".parse().expect("address");
+        let start = Instant::now();
+        unknown_keys.admit(client, start).expect("first");
+        unknown_keys.admit(client, start).expect("second");
+        assert!(unknown_keys.admit(client, start).is_err());
+        let later = start + Duration::from_secs(1);
+        unknown_keys
+            .admit(client, later)
+            .expect("one interval later");
+        assert!(unknown_keys.admit(client, later).is_err());
+        unknown_keys.forget_idle(start + Duration::from_secs(3));
+        assert!(unknown_keys.full_again_at.lock().expect("lock").is_empty());
     }
 
     #[test]

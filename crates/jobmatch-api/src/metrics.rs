@@ -1,9 +1,28 @@
 //! Prometheus metrics: request counts and latencies per route pattern (never per
 //! concrete path, which would put record ids into label values).
+//!
+//! Every label value comes from a fixed set, so no client can add a series:
+//! the method is one of [`METHOD_LABELS`], the route a pattern the server
+//! routes by or `unmatched`, the status one the server answers with.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+
+/// The values of the `method` label: the methods of RFC 9110 and PATCH; any
+/// other token a client sends (`PROBE1`) counts as `other`.
+pub const METHOD_LABELS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "other",
+];
+
+/// The `method` label of a request.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    METHOD_LABELS[..METHOD_LABELS.len() - 1]
+        .iter()
+        .find(|known| **known == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
 
 pub struct Metrics {
     registry: Registry,
@@ -93,5 +112,20 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Metrics {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::Method;
+
+    #[test]
+    fn a_method_label_is_a_known_method_or_other() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for token in ["PROBE1", "get", "PROPFIND"] {
+            let method = Method::from_bytes(token.as_bytes()).expect("a method token");
+            assert_eq!(method_label(&method), "other", "{token}");
+        }
     }
 }

@@ -155,6 +155,19 @@ impl Application {
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,
         });
+        // The rate limiters' tables forget idle keys and addresses once a
+        // minute, for as long as the server's state lives.
+        let limits_of = Arc::downgrade(&state.clone().into_inner());
+        tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                match limits_of.upgrade() {
+                    Some(state) => state.rate_limits.forget_idle_keys(),
+                    None => break,
+                }
+            }
+        });
         let document = api_document();
         let routes_by_path = Arc::new(RouteTable::from_document(&document));
         let server = HttpServer::new(move || {
@@ -183,7 +196,7 @@ impl Application {
                         move |request, next| literal_path_methods(routes.clone(), request, next)
                     }))
                     .wrap(from_fn(problems_and_metrics))
-                    .wrap(TracingLogger::default())
+                    .wrap(TracingLogger::<crate::request_log::RequestSpan>::new())
                 })
                 .into_app()
         })
@@ -334,7 +347,7 @@ async fn problems_and_metrics(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = crate::metrics::method_label(request.method());
     let state = request.app_data::<web::Data<AppState>>().cloned();
     let request_id = request
         .extensions()
@@ -366,12 +379,12 @@ async fn problems_and_metrics(
         state
             .metrics
             .requests
-            .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+            .with_label_values(&[method, route.as_str(), status.as_str()])
             .inc();
         state
             .metrics
             .latency
-            .with_label_values(&[method.as_str(), route.as_str()])
+            .with_label_values(&[method, route.as_str()])
             .observe(started.elapsed().as_secs_f64());
     }
     Ok(response)

@@ -831,6 +831,88 @@ impl Store {
         })
     }
 
+    /// Like [`Store::list`], restricted to the records whose id is one of `ids`,
+    /// in one query however many ids there are: what an employer or partner key
+    /// may see of the employers list. The ids travel as one bind parameter (a
+    /// PostgreSQL text array; on SQLite a JSON array read with `json_each`), so
+    /// no statement grows with the list and none hits a bind-parameter limit.
+    pub async fn list_among(
+        &self,
+        entity: Entity,
+        ids: &[String],
+        filter: &ListFilter,
+    ) -> Result<Vec<Record>, StoreError> {
+        if filter.limit == 0 || ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut statement = String::from(entity.sql().list_head);
+        let mut binds: Vec<&str> = Vec::with_capacity(5);
+        let conditions = [
+            (
+                sql::FILTER_EMPLOYER_ID,
+                filter.columns.employer_id.as_deref(),
+            ),
+            (sql::FILTER_SECTOR, filter.columns.sector.as_deref()),
+            (
+                sql::FILTER_PROVINCE_CODE,
+                filter.columns.province_code.as_deref(),
+            ),
+            (sql::FILTER_STATUS, filter.columns.status.as_deref()),
+            (sql::FILTER_AFTER_ID, filter.after_id.as_deref()),
+        ];
+        for (fragment, value) in conditions {
+            if let Some(value) = value {
+                binds.push(value);
+                statement.push_str(fragment);
+                statement.push_str(&binds.len().to_string());
+            }
+        }
+        let ids_parameter = binds.len() + 1;
+        let limit_parameter = binds.len() + 2;
+        let limit = i64::from(filter.limit);
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                statement.push_str(sql::SQLITE_FILTER_ID_IN_JSON.0);
+                statement.push_str(&ids_parameter.to_string());
+                statement.push_str(sql::SQLITE_FILTER_ID_IN_JSON.1);
+                statement.push_str(sql::ORDER_BY_ID_LIMIT);
+                statement.push_str(&limit_parameter.to_string());
+                let ids_json = serde_json::to_string(ids).map_err(StoreError::Json)?;
+                let mut query = sqlx::query(AssertSqlSafe(statement));
+                for value in binds {
+                    query = query.bind(value);
+                }
+                query
+                    .bind(ids_json)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(record_from_row)
+                    .collect()
+            }
+            Pool::Postgres(pool) => {
+                statement.push_str(sql::PG_FILTER_ID_IN_ARRAY.0);
+                statement.push_str(&ids_parameter.to_string());
+                statement.push_str(sql::PG_FILTER_ID_IN_ARRAY.1);
+                statement.push_str(sql::ORDER_BY_ID_LIMIT);
+                statement.push_str(&limit_parameter.to_string());
+                let mut query = sqlx::query(AssertSqlSafe(statement));
+                for value in binds {
+                    query = query.bind(value);
+                }
+                query
+                    .bind(ids)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(record_from_row)
+                    .collect()
+            }
+        }
+    }
+
     /// A page of records with `id > after_id` in id order, their documents left as
     /// the stored JSON text: for full scans that parse each document straight into
     /// its own type (building the matching index from a million profiles), where

@@ -122,6 +122,12 @@ pub(crate) const FILTER_PROVINCE_CODE: &str = " AND province_code = $";
 pub(crate) const FILTER_STATUS: &str = " AND status = $";
 pub(crate) const FILTER_AFTER_ID: &str = " AND id > $";
 pub(crate) const ORDER_BY_ID_LIMIT: &str = " ORDER BY id LIMIT $";
+/// The id is one of a list given as one parameter: a JSON array on SQLite, a
+/// text array on PostgreSQL. The parameter's number goes between each head and
+/// its tail.
+pub(crate) const SQLITE_FILTER_ID_IN_JSON: (&str, &str) =
+    (" AND id IN (SELECT value FROM json_each($", "))");
+pub(crate) const PG_FILTER_ID_IN_ARRAY: (&str, &str) = (" AND id = ANY($", ")");
 
 /// `$1` entity, `$2` entity_id, `$3` op, `$4` at.
 pub(crate) const INSERT_CHANGE: &str =

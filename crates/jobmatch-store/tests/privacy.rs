@@ -3,8 +3,8 @@
 
 use jobmatch_store::testing::{ScratchPostgres, report_skipped};
 use jobmatch_store::{
-    ApiKey, AuditAction, AuditEvent, AuditFilter, ChangeOp, Columns, Entity, NewRecord, Store,
-    StoreError,
+    ApiKey, AuditAction, AuditEvent, AuditFilter, ChangeOp, Columns, Entity, ListFilter, NewRecord,
+    Store, StoreError,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -331,6 +331,79 @@ async fn a_partner_sees_the_employers_it_sent_and_those_linked_to_it() {
         assert_eq!(
             store.partner_employer_ids("partner-1").await.expect("ids"),
             vec!["e-sent".to_string()]
+        );
+    })
+    .await;
+}
+
+/// A partner's view of the employers list is one query over the ids it may
+/// see, filtered and paged like any list, however long the list of ids (here
+/// longer than SQLite's limit on bind parameters, 32,766).
+#[tokio::test]
+async fn employers_among_many_ids_are_listed_filtered_and_paged_by_id() {
+    on_every_backend(|store, _| async move {
+        for (id, province) in [("e-1", "12"), ("e-2", "15"), ("e-3", "12"), ("e-4", "12")] {
+            let columns = Columns {
+                province_code: Some(province.to_string()),
+                ..Columns::default()
+            };
+            store
+                .insert(
+                    Entity::Employer,
+                    NewRecord {
+                        id,
+                        source: None,
+                        external_id: None,
+                        columns: &columns,
+                        body: &json!({"name": id}),
+                    },
+                )
+                .await
+                .expect("employer stored");
+        }
+        // Ids nobody has, then three of the four stored ones (not e-4).
+        let mut ids: Vec<String> = (0..40_000).map(|n| format!("missing-{n}")).collect();
+        ids.extend(["e-3", "e-1", "e-2"].map(str::to_string));
+        let ids_of = |records: Vec<jobmatch_store::Record>| -> Vec<String> {
+            records.into_iter().map(|record| record.id).collect()
+        };
+        let in_province_12 = ListFilter {
+            columns: Columns {
+                province_code: Some("12".to_string()),
+                ..Columns::default()
+            },
+            after_id: None,
+            limit: 10,
+        };
+        assert_eq!(
+            ids_of(
+                store
+                    .list_among(Entity::Employer, &ids, &in_province_12)
+                    .await
+                    .expect("listed")
+            ),
+            ["e-1", "e-3"]
+        );
+        let next_page = ListFilter {
+            after_id: Some("e-1".to_string()),
+            limit: 1,
+            ..in_province_12.clone()
+        };
+        assert_eq!(
+            ids_of(
+                store
+                    .list_among(Entity::Employer, &ids, &next_page)
+                    .await
+                    .expect("listed")
+            ),
+            ["e-3"]
+        );
+        assert!(
+            store
+                .list_among(Entity::Employer, &[], &in_province_12)
+                .await
+                .expect("listed")
+                .is_empty()
         );
     })
     .await;

@@ -83,6 +83,12 @@ struct LimitArgs {
     /// Longest a request may run before it is abandoned with 503, in seconds.
     #[arg(long, env = "JOBMATCH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     request_timeout_secs: u64,
+    /// Sustained unknown API keys per minute per client address.
+    #[arg(long, env = "JOBMATCH_UNKNOWN_KEYS_PER_MINUTE", default_value = "60")]
+    unknown_keys_per_minute: std::num::NonZeroU32,
+    /// Unknown API keys a client address may send at once.
+    #[arg(long, env = "JOBMATCH_UNKNOWN_KEYS_BURST", default_value = "30")]
+    unknown_keys_burst: std::num::NonZeroU32,
 }
 
 impl From<LimitArgs> for jobmatch_api::limits::Limits {
@@ -91,6 +97,8 @@ impl From<LimitArgs> for jobmatch_api::limits::Limits {
             requests_per_minute: args.rate_limit_per_minute,
             burst: args.rate_limit_burst,
             request_timeout: std::time::Duration::from_secs(args.request_timeout_secs.max(1)),
+            unknown_keys_per_minute: args.unknown_keys_per_minute,
+            unknown_keys_burst: args.unknown_keys_burst,
         }
     }
 }

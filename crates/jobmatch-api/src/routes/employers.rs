@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, ResourceKind, record_response};
-use crate::auth::Principal;
+use crate::auth::{Principal, Role, authorize_with_current_links};
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
 use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
@@ -88,6 +88,10 @@ pub async fn create_employer(
     let object = resource::read_object(&request, payload).await?;
     let employer: EmployerInput = crate::body::validated(object, state.reference)?;
     let (status, record) = resource::store_new(&state, &principal, &employer).await?;
+    if principal.role == Role::Partner {
+        // A partner reaches the employers it registers: at once, in lists too.
+        state.key_cache.add_link(&principal.key_id, &record.id);
+    }
     resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(status, &record))
 }
@@ -112,7 +116,8 @@ pub async fn get_employer(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::ReadEmployer)?;
     let record = resource::fetch::<EmployerInput>(&state, &id).await?;
-    authorize_record(&principal, Operation::ReadEmployer, owner(&record))?;
+    authorize_with_current_links(&state, &principal, Operation::ReadEmployer, owner(&record))
+        .await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 

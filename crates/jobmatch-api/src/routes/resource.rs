@@ -530,8 +530,7 @@ pub async fn list<R: ResourceKind>(
 
 /// Like [`list`], but only the records of the given ids that match the
 /// `columns` filter: what an employer or partner key may see of a list whose
-/// records are themselves employers. `ids` are few (one employer, or the
-/// employers linked to a partner), so each is read by its primary key.
+/// records are themselves employers. One query, however many ids.
 pub async fn list_among<R: ResourceKind>(
     state: &AppState,
     ids: &[String],
@@ -540,35 +539,13 @@ pub async fn list_among<R: ResourceKind>(
     cursor: Option<&str>,
 ) -> Result<Page<Value>, ApiError> {
     let (limit, after_id) = page_bounds(limit, cursor)?;
-    let mut ids: Vec<&String> = ids
-        .iter()
-        .filter(|id| {
-            after_id
-                .as_ref()
-                .is_none_or(|after| id.as_str() > after.as_str())
-        })
-        .collect();
-    ids.sort();
-    ids.dedup();
-    let wanted = |expected: &Option<String>, actual: &Option<String>| {
-        expected.is_none() || expected == actual
+    let filter = ListFilter {
+        columns: columns.clone(),
+        after_id,
+        limit: limit + 1,
     };
-    let mut items = Vec::new();
-    for id in ids {
-        if items.len() > limit as usize {
-            break;
-        }
-        let Some(record) = state.store.get(R::ENTITY, id).await? else {
-            continue;
-        };
-        if wanted(&columns.sector, &record.columns.sector)
-            && wanted(&columns.province_code, &record.columns.province_code)
-            && wanted(&columns.status, &record.columns.status)
-            && wanted(&columns.employer_id, &record.columns.employer_id)
-        {
-            items.push(representation(&record));
-        }
-    }
+    let records = state.store.list_among(R::ENTITY, ids, &filter).await?;
+    let items = records.iter().map(representation).collect();
     Ok(page_from(items, limit, |item: &Value| {
         item["id"].as_str().unwrap_or_default().to_string()
     }))

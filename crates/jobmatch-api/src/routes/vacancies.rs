@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, ResourceKind, record_response};
-use crate::auth::Principal;
+use crate::auth::{Principal, authorize_with_current_links};
 use crate::error::{ApiError, Problem};
 use crate::params::{Params, province_filter, uuid_filter};
 use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
@@ -133,8 +133,13 @@ fn owner(record: &Record) -> Owner<'_> {
 }
 
 /// Posting for `employer_id`: the key must reach that employer.
-fn require_posting_for(principal: &Principal, employer_id: &str) -> Result<(), ApiError> {
-    authorize_record(
+async fn require_posting_for(
+    state: &AppState,
+    principal: &Principal,
+    employer_id: &str,
+) -> Result<(), ApiError> {
+    authorize_with_current_links(
+        state,
         principal,
         Operation::CreateVacancy,
         Owner {
@@ -142,6 +147,7 @@ fn require_posting_for(principal: &Principal, employer_id: &str) -> Result<(), A
             source: None,
         },
     )
+    .await
 }
 
 async fn require_employer_exists(state: &AppState, employer_id: &str) -> Result<(), ApiError> {
@@ -186,7 +192,7 @@ pub async fn create_vacancy(
     authorize(&principal, Operation::CreateVacancy)?;
     let object = resource::read_object(&request, payload).await?;
     let vacancy: VacancyInput = crate::body::validated(object, state.reference)?;
-    require_posting_for(&principal, &vacancy.employer_id)?;
+    require_posting_for(&state, &principal, &vacancy.employer_id).await?;
     require_employer_exists(&state, &vacancy.employer_id).await?;
     let (status, record) = resource::store_new(&state, &principal, &vacancy).await?;
     resource::wait_if_asked(&state, &request).await?;
@@ -213,7 +219,8 @@ pub async fn get_vacancy(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::ReadVacancy)?;
     let record = resource::fetch::<VacancyInput>(&state, &id).await?;
-    authorize_record(&principal, Operation::ReadVacancy, owner(&record))?;
+    authorize_with_current_links(&state, &principal, Operation::ReadVacancy, owner(&record))
+        .await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -252,7 +259,7 @@ pub async fn update_vacancy(
     let (vacancy, expected) =
         resource::merge_patch::<VacancyInput>(&state, &request, &existing, patch).await?;
     if Some(vacancy.employer_id.as_str()) != existing.columns.employer_id.as_deref() {
-        require_posting_for(&principal, &vacancy.employer_id)?;
+        require_posting_for(&state, &principal, &vacancy.employer_id).await?;
         require_employer_exists(&state, &vacancy.employer_id).await?;
     }
     let record = resource::save_patch(&state, &id, expected, &vacancy).await?;

@@ -510,6 +510,96 @@ async fn lists_and_searches_show_an_employer_or_partner_only_what_it_may_see() {
     }
 }
 
+/// A partner key's links are remembered with the key for a second, yet an
+/// employer it registers (through any replica) or that an admin links to it is
+/// reachable at once. A second server on the same database is the other
+/// replica; each has its own memory of keys.
+#[tokio::test]
+async fn a_partner_reaches_an_employer_at_once_however_it_was_linked() {
+    let app = spawn_app().await;
+    let replica = jobmatch_api::Application::build("127.0.0.1:0", app.store.clone(), None)
+        .await
+        .expect("second server starts");
+    let replica_address = format!("http://127.0.0.1:{}", replica.port());
+    tokio::spawn(replica.run());
+    let on_replica = |method: Method, path: &str| {
+        app.client
+            .request(method, format!("{replica_address}{path}"))
+            .bearer_auth(&app.partner_key)
+    };
+    let listed_ids = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|item| item["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    // Both servers remember the partner's key with no links.
+    for address in [&app.address, &replica_address] {
+        let page: Value = app
+            .client
+            .get(format!("{address}/v1/employers"))
+            .bearer_auth(&app.partner_key)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("JSON");
+        assert!(listed_ids(page).is_empty());
+    }
+
+    let registered = created_id(&app, "/v1/employers", &app.partner_key, employer_body()).await;
+    let page: Value = app
+        .get("/v1/employers", &app.partner_key)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        listed_ids(page),
+        std::slice::from_ref(&registered),
+        "listed where registered"
+    );
+    let read = on_replica(Method::GET, &format!("/v1/employers/{registered}"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(read.status(), 200, "read through the other replica");
+    let posted = on_replica(Method::POST, "/v1/vacancies")
+        .json(&vacancy_body(&registered))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        posted.status(),
+        201,
+        "a vacancy posted through the other replica"
+    );
+
+    let linked = created_id(&app, "/v1/employers", &app.staff_key, employer_body()).await;
+    app.store
+        .link_partner(&partner_key_id(&app).await, &linked)
+        .await
+        .expect("linked");
+    let read = on_replica(Method::GET, &format!("/v1/employers/{linked}"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(read.status(), 200, "an employer an admin linked");
+}
+
+/// The id of the test app's partner key.
+async fn partner_key_id(app: &TestApp) -> String {
+    app.store
+        .api_key_by_hash(&jobmatch_api::auth::hash_key(&app.partner_key))
+        .await
+        .expect("read")
+        .expect("the partner key exists")
+        .id
+}
+
 #[tokio::test]
 async fn an_employer_sees_candidates_pseudonymised_until_consent_and_release_allow_more() {
     let world = world().await;
@@ -721,6 +811,42 @@ async fn a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_carry_on()
     let problem = assert_problem(refused, 429).await;
     assert_eq!(problem["type"], "rate_limited");
     assert_eq!(app.get("/v1/sectors", &app.admin_key).await.status(), 200);
+}
+
+/// Every key the server has not read lately costs a database lookup, asked for
+/// without any key: an address that sends more unknown keys than its allowance
+/// gets 429 with `Retry-After`, and no lookup, until then. Keys the server has
+/// read before carry on, so a flood from a shared address does not lock out
+/// the clients already working there.
+#[tokio::test]
+async fn an_address_sending_unknown_keys_gets_429_and_known_keys_carry_on() {
+    let app = spawn_app_with(jobmatch_api::limits::Limits {
+        requests_per_minute: std::num::NonZeroU32::new(1_000_000).expect("non-zero"),
+        burst: std::num::NonZeroU32::new(100_000).expect("non-zero"),
+        unknown_keys_per_minute: std::num::NonZeroU32::new(1).expect("non-zero"),
+        unknown_keys_burst: std::num::NonZeroU32::new(3).expect("non-zero"),
+        ..jobmatch_api::limits::Limits::default()
+    })
+    .await;
+    assert_eq!(app.get("/v1/sectors", &app.staff_key).await.status(), 200);
+    let unknown_key = || generate_key(Role::Admin, None, "never stored".into(), None).secret;
+    for _ in 0..3 {
+        let refused = app.get("/v1/sectors", &unknown_key()).await;
+        assert_problem(refused, 401).await;
+    }
+    let refused = app.get("/v1/sectors", &unknown_key()).await;
+    let retry_after: u64 = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let problem = assert_problem(refused, 429).await;
+    assert_eq!(problem["type"], "rate_limited");
+    // Refused before its lookup, like any key the server has not read.
+    assert_problem(app.get("/v1/sectors", &unknown_key()).await, 429).await;
+    assert_eq!(app.get("/v1/sectors", &app.staff_key).await.status(), 200);
 }
 
 #[tokio::test]

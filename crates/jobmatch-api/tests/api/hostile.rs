@@ -1587,12 +1587,99 @@ async fn malformed_authorization_headers_are_a_401_problem() {
         )
         .key(Key::Absent)
         .refused(400, "query"),
+    ];
+    // However the parameter's name is spelled or percent-encoded.
+    let mut cases = cases;
+    for query in [
+        format!("api%5Fkey={staff}"),
+        format!("api%5fkey={staff}"),
+        format!("%61pi_key={staff}"),
+        format!("API_KEY={staff}"),
+        format!("limit=1&access%5Ftoken={staff}"),
+        format!("%54oken={staff}"),
+    ] {
+        cases.push(
+            Case::get(
+                format!(
+                    "a key in the query string as ?{}",
+                    &query[..query.len() - staff.len()]
+                ),
+                format!("{}?{query}", world.employer_path()),
+            )
+            .key(Key::Absent)
+            .refused(400, "query"),
+        );
+    }
+    cases.extend([
         // A lower-case scheme is still Bearer (RFC 9110 11.1: case-insensitive).
         Case::get("a lower-case scheme", world.employer_path())
             .key(Key::Raw(format!("bearer {staff}").into_bytes()))
             .answered(),
-    ];
+    ]);
     run_class("malformed Authorization", &world, cases).await;
+}
+
+/// `/metrics` is open to anyone, so nothing a client sends may become a label
+/// value: an invented method, a record id or an unknown path would each add a
+/// series, and enough of them exhaust the server's memory and the scraper's.
+#[tokio::test]
+async fn no_request_adds_a_metric_series_of_its_own_making() {
+    let world = seeded_world().await;
+    let app = &world.app;
+    let missing_id = uuid::Uuid::new_v4().to_string();
+    let unknown_path = format!("/no-such-{}", uuid::Uuid::new_v4().simple());
+    for (method, path) in [
+        ("PROBE1", "/healthz".to_string()),
+        ("PROBE2", "/healthz".to_string()),
+        ("PROBE3", "/v1/employers".to_string()),
+        ("PROPFIND", world.employer_path()),
+        ("GET", format!("/v1/employers/{missing_id}")),
+        ("GET", unknown_path.clone()),
+        ("BREW", unknown_path.clone()),
+    ] {
+        let method = Method::from_bytes(method.as_bytes()).expect("a method token");
+        let response = app
+            .request(method.clone(), &path, &app.admin_key)
+            .timeout(CASE_TIMEOUT)
+            .send()
+            .await
+            .expect("answered");
+        assert!(
+            response.status().is_client_error(),
+            "{method} {path}: {}",
+            response.status()
+        );
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let known_methods = jobmatch_api::metrics::METHOD_LABELS;
+    let mut methods_seen = std::collections::BTreeSet::new();
+    for line in metrics
+        .lines()
+        .filter(|line| line.starts_with("jobmatch_http_"))
+    {
+        for sent in ["PROBE", "PROPFIND", "BREW", &missing_id, &unknown_path] {
+            assert!(!line.contains(sent), "{sent} became a label: {line}");
+        }
+        if let Some(method) = line
+            .split_once("method=\"")
+            .and_then(|(_, rest)| rest.split('"').next())
+        {
+            assert!(known_methods.contains(&method), "{line}");
+            methods_seen.insert(method.to_string());
+        }
+    }
+    assert!(
+        methods_seen.contains("other"),
+        "counted as other: {metrics}"
+    );
 }
 
 #[tokio::test]

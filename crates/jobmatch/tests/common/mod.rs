@@ -40,6 +40,39 @@ impl Server {
         Server { child, address }
     }
 
+    /// [`Server::start`] with the log filter `filter` and the log (standard
+    /// error) written to `log`.
+    #[allow(dead_code)]
+    pub fn start_logging_to(
+        data_dir: &std::path::Path,
+        database_url: &str,
+        filter: &str,
+        log: std::fs::File,
+    ) -> Server {
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("JOBMATCH_DATABASE_URL", database_url)
+            .env("JOBMATCH_LOG", filter)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("jobmatch starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("server printed its address")
+                .expect("readable stdout");
+            if let Some(address) = line.strip_prefix("jobmatch is listening on ") {
+                break address.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, address }
+    }
+
     /// Sends SIGTERM and waits for the process to exit; returns whether it
     /// exited successfully.
     #[allow(dead_code)]
