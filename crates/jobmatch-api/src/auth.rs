@@ -289,13 +289,11 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
             // Each lookup is database work that a client can ask for without
             // a key; unknown keys are limited per client address.
             let client = request.peer_addr().map(|address| address.ip());
-            let counted = match client {
-                Some(client) if !state.key_cache.knows(&presented_hash) => {
-                    state.rate_limits.admit_lookup(client)?;
-                    Some(client)
-                }
-                _ => None,
-            };
+            if let Some(client) = client
+                && !state.key_cache.knows(&presented_hash)
+            {
+                state.rate_limits.admit_lookup(client)?;
+            }
             let Some(key) = state
                 .store
                 .api_key_by_hash(&presented_hash)
@@ -306,9 +304,6 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
             else {
                 return Err(ApiError::Unauthorized("unknown API key".to_string()));
             };
-            if let Some(client) = counted {
-                state.rate_limits.key_found(client);
-            }
             // Read with the key and trusted as long: an admin's `keys link` or
             // `keys unlink`, like a revocation, holds on every replica within
             // `KEY_CACHE_TTL`; an employer a partner registers is reachable at

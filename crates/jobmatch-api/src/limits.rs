@@ -8,19 +8,17 @@
 //! seconds, rounded up so that a client that obeys it is admitted.
 //!
 //! Before a key is authenticated there is no key to count by, and each key
-//! the server has not read in the last second costs a database lookup. So
-//! lookups are counted per client address (the TCP peer; an IPv6 client by its
-//! /64 network, which one host commonly holds whole), with the same algorithm,
-//! and a lookup that finds its key is given back: what an address spends is
-//! unknown keys. Each lookup is counted before it runs, so concurrent
-//! requests cannot all slip in before the first failure is counted. Keys the
-//! server has read before are looked up without counting.
+//! the server has not read before costs a database lookup. So such lookups
+//! are counted per client address (the TCP peer; an IPv6 client by its /64
+//! network, which one host commonly holds whole) by a second keyed `governor`
+//! limiter. A lookup is counted before it runs, so concurrent requests cannot
+//! all slip in before the first failure is counted. A key the server has read
+//! before is looked up without counting, so a valid key costs its address one
+//! lookup of the allowance, once: what an address spends is unknown keys.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -65,7 +63,8 @@ pub struct RateLimits {
     limiter: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
     limits: Limits,
-    unknown_keys: UnknownKeys,
+    /// Lookups of keys the server has not read before, per client network.
+    unknown_keys: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl RateLimits {
@@ -75,11 +74,10 @@ impl RateLimits {
             limiter: RateLimiter::keyed(quota),
             clock: DefaultClock::default(),
             limits: *limits,
-            unknown_keys: UnknownKeys {
-                interval: Duration::from_secs(60) / limits.unknown_keys_per_minute.get(),
-                burst: limits.unknown_keys_burst.get(),
-                full_again_at: Mutex::new(HashMap::new()),
-            },
+            unknown_keys: RateLimiter::keyed(
+                Quota::per_minute(limits.unknown_keys_per_minute)
+                    .allow_burst(limits.unknown_keys_burst),
+            ),
         }
     }
 
@@ -106,81 +104,19 @@ impl RateLimits {
 
     /// Before a key the server has not read before is looked up: counts the
     /// lookup for `client`, or refuses it when `client` is over its allowance.
-    /// Give it back with [`RateLimits::key_found`] if the key exists.
     pub fn admit_lookup(&self, client: IpAddr) -> Result<(), ApiError> {
         self.unknown_keys
-            .admit(client_network(client), Instant::now())
-    }
-
-    /// The lookup [`RateLimits::admit_lookup`] counted found its key: it does
-    /// not count against `client`.
-    pub fn key_found(&self, client: IpAddr) {
-        self.unknown_keys.give_back(client_network(client));
+            .check_key(&client_network(client))
+            .map_err(|not_until| ApiError::TooManyUnknownKeys {
+                retry_after_secs: whole_seconds_up(not_until.wait_time_from(self.clock.now())),
+            })
     }
 
     /// Forgets keys and addresses whose allowance is full again, so that the
     /// tables do not grow with every key and address ever seen.
     pub fn forget_idle_keys(&self) {
         self.limiter.retain_recent();
-        self.unknown_keys.forget_idle(Instant::now());
-    }
-}
-
-/// Lookups of unknown keys per client address, by the generic cell rate
-/// algorithm (as `governor` counts, but with lookups given back): each address
-/// has the time at which its allowance is full again; a lookup moves it one
-/// `interval` later, and is refused when that would put it more than `burst`
-/// intervals ahead of now.
-struct UnknownKeys {
-    interval: Duration,
-    burst: u32,
-    full_again_at: Mutex<HashMap<IpAddr, Instant>>,
-}
-
-/// Most addresses remembered; beyond, the idle ones are forgotten, and if
-/// none is idle the table starts over (a flood from that many networks is
-/// beyond what a per-address limit can hold back).
-const UNKNOWN_KEY_ADDRESSES: usize = 100_000;
-
-impl UnknownKeys {
-    fn admit(&self, client: IpAddr, now: Instant) -> Result<(), ApiError> {
-        let mut full_again_at = self
-            .full_again_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let from = full_again_at.get(&client).copied().unwrap_or(now).max(now);
-        let after = from + self.interval;
-        let allowed_until = now + self.interval * self.burst;
-        if after > allowed_until {
-            return Err(ApiError::TooManyUnknownKeys {
-                retry_after_secs: whole_seconds_up(after - allowed_until),
-            });
-        }
-        if full_again_at.len() >= UNKNOWN_KEY_ADDRESSES && !full_again_at.contains_key(&client) {
-            full_again_at.retain(|_, full_at| *full_at > now);
-            if full_again_at.len() >= UNKNOWN_KEY_ADDRESSES {
-                full_again_at.clear();
-            }
-        }
-        full_again_at.insert(client, after);
-        Ok(())
-    }
-
-    fn give_back(&self, client: IpAddr) {
-        let mut full_again_at = self
-            .full_again_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(full_at) = full_again_at.get_mut(&client) {
-            *full_at = full_at.checked_sub(self.interval).unwrap_or(*full_at);
-        }
-    }
-
-    fn forget_idle(&self, now: Instant) {
-        self.full_again_at
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|_, full_at| *full_at > now);
+        self.unknown_keys.retain_recent();
     }
 }
 
@@ -248,31 +184,13 @@ mod tests {
             other => panic!("expected 429 for the same /64, got {other:?}"),
         }
         rate.admit_lookup(other).expect("other addresses carry on");
-        // A lookup that found its key is given back.
-        rate.key_found(client);
-        rate.admit_lookup(client).expect("given back");
-        assert!(rate.admit_lookup(client).is_err());
-    }
-
-    #[test]
-    fn the_allowance_of_unknown_keys_refills_one_interval_at_a_time() {
-        let unknown_keys = UnknownKeys {
-            interval: Duration::from_secs(1),
-            burst: 2,
-            full_again_at: Mutex::new(HashMap::new()),
-        };
-        let client: IpAddr = "192.0.2.7".parse().expect("address");
-        let start = Instant::now();
-        unknown_keys.admit(client, start).expect("first");
-        unknown_keys.admit(client, start).expect("second");
-        assert!(unknown_keys.admit(client, start).is_err());
-        let later = start + Duration::from_secs(1);
-        unknown_keys
-            .admit(client, later)
-            .expect("one interval later");
-        assert!(unknown_keys.admit(client, later).is_err());
-        unknown_keys.forget_idle(start + Duration::from_secs(3));
-        assert!(unknown_keys.full_again_at.lock().expect("lock").is_empty());
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("address");
+        rate.admit_lookup(mapped)
+            .expect("the second lookup of 192.0.2.7");
+        assert!(
+            rate.admit_lookup(other).is_err(),
+            "an IPv4 address written as IPv6 is the same client"
+        );
     }
 
     #[test]
