@@ -447,3 +447,40 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_change_answered_with_the_profile_logs_its_read_only_when_it_commits() {
+    on_every_backend(|store, _| async move {
+        add_worker(&store, "w-1", "15").await;
+        let columns = Columns {
+            province_code: Some("15".to_string()),
+            status: Some("seeking".to_string()),
+            ..Columns::default()
+        };
+        let body = json!({"full_name": "Sokha Chan", "phone": "+85512345679"});
+        let read = event(AuditAction::ProfileRead, "w-1");
+        let stale = store
+            .update_audited(Entity::Worker, "w-1", Some(7), &columns, &body, Some(&read))
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::VersionMismatch { current: 1 })),
+            "{stale:?}"
+        );
+        let changed = store
+            .update_audited(Entity::Worker, "w-1", Some(1), &columns, &body, Some(&read))
+            .await
+            .expect("changed");
+        assert_eq!(changed.version, 2);
+        let log = store
+            .audit_log(&AuditFilter {
+                worker_id: Some("w-1".to_string()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("log");
+        let actions: Vec<&str> = log.iter().map(|row| row.action.as_str()).collect();
+        assert_eq!(actions, ["profile_read"], "one read: the committed change");
+    })
+    .await;
+}

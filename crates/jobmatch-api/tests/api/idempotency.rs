@@ -150,3 +150,78 @@ async fn erasing_a_worker_forgets_the_kept_answers_that_hold_its_profile() {
     let again: Value = again.json().await.expect("json");
     assert_ne!(again["id"], created["id"]);
 }
+
+/// The audit log's actions about one worker, oldest first, with the request
+/// id each names.
+async fn audit_of(app: &TestApp, worker_id: &str) -> Vec<(String, Option<String>)> {
+    let log: Value = app
+        .get(
+            &format!("/v1/audit?worker_id={worker_id}&limit=100"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            (
+                item["action"].as_str().expect("action").to_string(),
+                item["request_id"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn request_id(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get("x-request-id")
+        .map(|value| value.to_str().expect("ASCII").to_string())
+}
+
+#[tokio::test]
+async fn every_answer_that_carries_a_profile_is_audited_whatever_the_verb() {
+    let app = spawn_app().await;
+    let create = send(&app, &app.staff_key, "register-1", &worker_body()).await;
+    assert_eq!(create.status(), 201);
+    let create_id = request_id(&create);
+    let worker: Value = create.json().await.expect("json");
+    let worker = worker["id"].as_str().expect("id").to_string();
+
+    // An empty merge patch changes nothing and answers the whole profile.
+    let patch = app
+        .patch(
+            &format!("/v1/workers/{worker}"),
+            &app.staff_key,
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(patch.status(), 200);
+    let patch_id = request_id(&patch);
+    let patched: Value = patch.json().await.expect("json");
+    assert_eq!(patched["phone"], "+85512345678");
+
+    // A refused change answers no profile and logs nothing.
+    let stale = app
+        .patch(
+            &format!("/v1/workers/{worker}"),
+            &app.staff_key,
+            &json!({}),
+            Some("\"99\""),
+        )
+        .await;
+    assert_problem(stale, 412).await;
+
+    assert_eq!(
+        audit_of(&app, &worker).await,
+        [
+            ("profile_read".to_string(), create_id),
+            ("profile_read".to_string(), patch_id),
+        ]
+    );
+}
