@@ -367,7 +367,7 @@ mod batch;
 pub use batch::{BatchOutcome, BatchRecord, BatchWrite};
 
 mod idempotency;
-pub use idempotency::IdempotencyClaim;
+pub use idempotency::{IdempotencyClaim, IdempotencyRequester};
 
 /// Commits on `Ok`, rolls back on `Err`.
 async fn finish<DB: Database, T>(

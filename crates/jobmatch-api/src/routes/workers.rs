@@ -117,7 +117,12 @@ pub async fn create_worker(
     };
     let (status, record) = resource::store_new_audited(&state, reader, &worker).await?;
     resource::wait_if_asked(&state, &request).await?;
-    Ok(record_response(status, &record))
+    Ok(profile_response(status, &record))
+}
+
+/// A response carrying a profile, marked so for the `Idempotency-Key` layer.
+fn profile_response(status: StatusCode, record: &jobmatch_store::Record) -> HttpResponse {
+    crate::idempotency::carries_profile(record_response(status, record), &record.id)
 }
 
 /// Most profiles one batch request may carry.
@@ -374,7 +379,7 @@ pub async fn get_worker(
         })
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no worker has the id {id}")))?;
-    Ok(record_response(StatusCode::OK, &record))
+    Ok(profile_response(StatusCode::OK, &record))
 }
 
 /// Change a returnee profile
@@ -425,7 +430,7 @@ pub async fn update_worker(
     };
     let record = resource::save_patch_audited(&state, &id, expected, &worker, reader).await?;
     resource::wait_if_asked(&state, &request).await?;
-    Ok(record_response(StatusCode::OK, &record))
+    Ok(profile_response(StatusCode::OK, &record))
 }
 
 /// Erase a returnee profile
