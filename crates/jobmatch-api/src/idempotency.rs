@@ -1,6 +1,6 @@
 //! `Idempotency-Key` on writes: a client that re-sends a `POST`, `PUT`, `PATCH`
 //! or `DELETE` with the key of an earlier request (same API key, same method,
-//! path, query and body) gets the earlier answer again, marked
+//! path, query, `If-Match` and body) gets the earlier answer again, marked
 //! `Idempotent-Replayed: true`, and nothing is written twice. Partners whose
 //! answer was lost on a bad connection retry safely, even for creates without
 //! an `external_id`.
@@ -9,16 +9,28 @@
 //!   naming `Idempotency-Key`.
 //! - The same key with a different request is a 422; while the first request
 //!   is still running, a 409 with `Retry-After`.
-//! - Answers are kept 24 hours. Server errors (5xx), timeouts and requests the
-//!   client gave up on are not kept: the key is freed so that the retry runs
-//!   the request. (A 5xx after the write committed, rare, then lets a retry
-//!   write again.)
+//! - Kept: answers to requests that took effect (2xx), and refusals of the
+//!   request's form alone (400, 413, 415), which the same request always meets
+//!   again. Not kept, the key freed so that a retry runs the request again and
+//!   sees the current state: refusals that depend on what is stored (403 until
+//!   a partner is linked, 404, 409, 412 until `If-Match` names the current
+//!   version, 422 of a merge patch validated with the stored document, 429,
+//!   ...), which wrote nothing; server errors (5xx) and timeouts. (A 5xx or
+//!   timeout after the write committed, rare, then lets a retry write again.)
+//! - The handler and the keeping of its answer run as a task of their own, so
+//!   a client that goes away does not cut them short: once the write has
+//!   committed, its answer is kept and the retry replays it.
+//! - Answers are kept 24 hours. An older answer counts as absent when its key
+//!   comes again; a periodic task ([`spawn_expiry`]) deletes expired rows.
 //! - The claim and the write are separate transactions: if the process dies
 //!   between them, a retry takes the key over once the claim is twice the
 //!   request time limit old (at least a minute).
-//! - `POST .../contact` is left out: its answer is a phone number, released
-//!   afresh (consent checked, audited) on every request.
-//! - Kept answers may hold a profile: erasing the worker forgets them.
+//! - An answer marked [`NeverReplayed`] (a contact release: a phone number,
+//!   released afresh, consent checked and audited, on every request) is never
+//!   kept, however its path is spelled.
+//! - Kept answers may hold a profile ([`CarriesProfile`]): a replay is audited
+//!   as a read of it, erasing the worker forgets them, and an answer whose
+//!   worker is erased before it is kept is dropped.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -29,9 +41,10 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse, web};
 use chrono::Utc;
 use futures_util::StreamExt;
-use jobmatch_store::IdempotencyClaim;
+use jobmatch_store::{IdempotencyClaim, IdempotencyRequester, Store};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tracing_actix_web::RequestId;
 
 use crate::auth::Principal;
 use crate::body::MAX_BODY_BYTES;
@@ -57,6 +70,71 @@ const UNKEPT_HEADERS: [&str; 4] = [
     "content-length",
     "transfer-encoding",
 ];
+
+/// How often expired answers are deleted.
+const EXPIRY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// In the extensions of a response that must never be kept nor replayed: the
+/// request is answered afresh, with every check and audit row, each time.
+#[derive(Debug, Clone, Copy)]
+pub struct NeverReplayed;
+
+/// In the extensions of a response that carries the profile of the returnee
+/// with this id: a replay of the kept answer is audited as a read of it, and
+/// the answer is not kept if the profile is erased before it can be.
+#[derive(Debug, Clone)]
+pub struct CarriesProfile(pub String);
+
+/// Marks `response` as never to be replayed ([`NeverReplayed`]).
+pub fn never_replayed(mut response: HttpResponse) -> HttpResponse {
+    response.extensions_mut().insert(NeverReplayed);
+    response
+}
+
+/// Marks `response` as carrying the profile of `worker_id` ([`CarriesProfile`]).
+pub fn carries_profile(mut response: HttpResponse, worker_id: &str) -> HttpResponse {
+    response
+        .extensions_mut()
+        .insert(CarriesProfile(worker_id.to_string()));
+    response
+}
+
+/// Whether an answer with this status is kept for replay: the request took
+/// effect, or it was refused for its form alone, which no change of the
+/// stored data can mend. Every other refusal wrote nothing and may turn out
+/// otherwise later (a version, a link, a stored document), so the retry runs.
+fn is_kept(status: StatusCode) -> bool {
+    status.is_success()
+        || [
+            StatusCode::BAD_REQUEST,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ]
+        .contains(&status)
+}
+
+/// Deletes expired answers every [`EXPIRY_SWEEP_EVERY`], from now on. Every
+/// replica may run it: the deletions are idempotent.
+pub fn spawn_expiry(store: Store) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(EXPIRY_SWEEP_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match store
+                .forget_idempotency_answers_before(Utc::now() - KEEP_FOR)
+                .await
+            {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::debug!(forgotten, "expired idempotency answers deleted"),
+                Err(error) => tracing::warn!(
+                    error = %crate::error::error_chain(&error),
+                    "could not delete expired idempotency answers; retrying later"
+                ),
+            }
+        }
+    });
+}
 
 /// What is kept of an answer to replay it.
 #[derive(Serialize, Deserialize)]
@@ -85,12 +163,19 @@ impl Claim {
             .await;
     }
 
-    async fn complete(mut self, status: u16, answer: &str) {
+    async fn complete(mut self, status: u16, answer: &str, carries_profile_of: Option<&str>) {
         self.settled = true;
         if let Err(error) = self
             .state
             .store
-            .complete_idempotency_key(&self.key_id, &self.key, self.claimed_at, status, answer)
+            .complete_idempotency_key(
+                &self.key_id,
+                &self.key,
+                self.claimed_at,
+                status,
+                answer,
+                carries_profile_of,
+            )
             .await
         {
             // The write itself stands; only a replay is lost (the claim goes
@@ -126,11 +211,10 @@ pub async fn idempotent_writes(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let is_write =
         [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(request.method());
-    let releases_contact = request.path().ends_with("/contact");
     let Some(sent) = request.headers().get(&IDEMPOTENCY_KEY).cloned() else {
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
-    if !is_write || releases_contact {
+    if !is_write {
         return Ok(next.call(request).await?.map_into_boxed_body());
     }
     // Refusals leave as responses, so that the outer middleware tags and counts
@@ -141,14 +225,44 @@ pub async fn idempotent_writes(
         Err(Refusal::Problem(error)) => return Ok(request.error_response(error)),
         Err(Refusal::Answer(response)) => return Ok(request.into_response(response)),
     };
+    // A task of its own: should the client go away, this future is dropped but
+    // the handler and the keeping of its answer go on, so that a write that
+    // commits is never left without its answer (the retry would write again).
+    let answering = actix_web::rt::spawn(answer_and_keep(claim, next.call(request)));
+    match answering.await {
+        Ok(answered) => answered,
+        // The handler panicked; the claim was freed as the task unwound.
+        Err(error) => Err(ApiError::internal(error).into()),
+    }
+}
 
-    let response = match next.call(request).await {
-        Ok(response) if !response.status().is_server_error() => response,
+/// Runs the request (`answering`) and keeps its answer under `claim`, or frees
+/// the claim when the answer is not to be kept.
+async fn answer_and_keep<B: MessageBody + 'static>(
+    claim: Claim,
+    answering: impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let response = match answering.await {
+        Ok(response)
+            if is_kept(response.status())
+                && response
+                    .response()
+                    .extensions()
+                    .get::<NeverReplayed>()
+                    .is_none() =>
+        {
+            response
+        }
         other => {
             claim.release().await;
             return Ok(other?.map_into_boxed_body());
         }
     };
+    let carries_profile_of = response
+        .response()
+        .extensions()
+        .get::<CarriesProfile>()
+        .map(|CarriesProfile(worker_id)| worker_id.clone());
     let (http_request, response) = response.into_parts();
     let (response, body) = response.into_parts();
     let Ok(body) = actix_web::body::to_bytes(body).await else {
@@ -169,7 +283,15 @@ pub async fn idempotent_writes(
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     match serde_json::to_string(&answer) {
-        Ok(kept) => claim.complete(response.status().as_u16(), &kept).await,
+        Ok(kept) => {
+            claim
+                .complete(
+                    response.status().as_u16(),
+                    &kept,
+                    carries_profile_of.as_deref(),
+                )
+                .await
+        }
         Err(_) => claim.release().await,
     }
     let response = response.set_body(body).map_into_boxed_body();
@@ -199,6 +321,10 @@ async fn claim(request: &mut ServiceRequest, sent: &HeaderValue) -> Result<Claim
     // request's extensions (and the rate limit counts the request once).
     let principal = crate::auth::authenticate(request.request().clone()).await?;
     request.extensions_mut().insert(principal.clone());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.to_string());
 
     let body = read_body(request).await?;
     let request_hash = hash_request(request, &body);
@@ -211,7 +337,11 @@ async fn claim(request: &mut ServiceRequest, sent: &HeaderValue) -> Result<Claim
     let claimed = state
         .store
         .claim_idempotency_key(
-            &principal.key_id,
+            &IdempotencyRequester {
+                key_id: &principal.key_id,
+                role: principal.role.code(),
+                request_id: request_id.as_deref(),
+            },
             &key,
             &request_hash,
             now - KEEP_FOR,
@@ -269,7 +399,8 @@ fn valid_key(sent: &HeaderValue) -> Result<String, ApiError> {
 /// The body, up to the route's limit (checked against `Content-Length` before
 /// anything is read).
 async fn read_body(request: &mut ServiceRequest) -> Result<Bytes, ApiError> {
-    let limit = if request.path().ends_with("/batch") {
+    // The path as routing decodes it (`%62atch` is `batch`).
+    let limit = if request.match_info().as_str() == "/v1/workers/batch" {
         MAX_BATCH_BODY_BYTES
     } else {
         MAX_BODY_BYTES
@@ -303,8 +434,9 @@ fn payload_of(body: Bytes) -> actix_web::dev::Payload {
     actix_web::dev::Payload::from(payload)
 }
 
-/// Method, path with query, content type and body: what makes two requests
-/// the same request.
+/// Method, path with query, content type, `If-Match` and body: what makes two
+/// requests the same request. (A change conditional on another version is
+/// another request.)
 fn hash_request(request: &ServiceRequest, body: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(request.method().as_str());
@@ -317,6 +449,13 @@ fn hash_request(request: &ServiceRequest, body: &[u8]) -> String {
         hasher.update(content_type.as_bytes());
     }
     hasher.update([0]);
+    // Only when sent, so that the hashes of other requests stay those kept
+    // before `If-Match` counted.
+    if let Some(if_match) = request.headers().get(header::IF_MATCH) {
+        hasher.update(b"if-match:");
+        hasher.update(if_match.as_bytes());
+        hasher.update([0]);
+    }
     hasher.update(body);
     hex::encode(hasher.finalize())
 }

@@ -130,6 +130,7 @@ impl Application {
                 .map_err(StartError::Indexes)?;
         }
         tokio::spawn(search_follower.run(options.hold_search_rebuild));
+        crate::idempotency::spawn_expiry(store.clone());
 
         // One key for every replica: the first server to start stores it.
         let mut candidate_secret = [0u8; 32];

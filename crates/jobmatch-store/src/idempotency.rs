@@ -10,20 +10,27 @@
 //! Completing and releasing name the claim by its time, so a request whose
 //! claim was taken over cannot complete or free its successor's.
 //!
-//! Answers may hold personal data (a created profile): they are forgotten after
-//! the retention period whichever key sent them, and erasing a worker forgets
-//! every answer that names its id.
+//! Answers may hold personal data (a created profile). An answer is kept for
+//! the retention period: an older one counts as absent when its key is
+//! claimed again, and a periodic task deletes expired rows through the index
+//! on `created_at` ([`Store::forget_idempotency_answers_before`]). Erasing a
+//! worker forgets every answer that names its id; an answer that carries a
+//! profile erased while the answer was being produced is not kept at all. The
+//! replay of an answer carrying a profile is logged as a read of it.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::{Pool, Store, StoreError, finish, format_time, parse_time, sql};
+use crate::{
+    AuditAction, AuditEvent, Pool, Store, StoreError, finish, format_time, parse_time, sql,
+};
 
 /// What [`Store::claim_idempotency_key`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyClaim {
-    /// The key was free (or its claim stale): the caller runs the request and
-    /// then completes or releases the claim made at `claimed_at`.
+    /// The key was free (or its claim stale, or its answer expired): the
+    /// caller runs the request and then completes or releases the claim made
+    /// at `claimed_at`.
     Claimed { claimed_at: DateTime<Utc> },
     /// The same request was answered before: this is its answer.
     Answered { status: u16, response: String },
@@ -33,33 +40,54 @@ pub enum IdempotencyClaim {
     OtherRequest,
 }
 
+/// Who claims a key: the API key it belongs to, and, for the audit row of a
+/// replayed answer that carries a profile, the key's role and the request id
+/// the client sees.
+#[derive(Debug, Clone, Copy)]
+pub struct IdempotencyRequester<'a> {
+    pub key_id: &'a str,
+    pub role: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
 /// Status stored while the request runs.
 const IN_PROGRESS: i32 = 0;
 
-const SELECT_CLAIM: &str = "SELECT request_hash, status, response, created_at \
+/// Rows deleted per transaction by [`Store::forget_idempotency_answers_before`]:
+/// each batch holds the write lock for a few milliseconds at most.
+const EXPIRY_BATCH: u64 = 1_000;
+
+const SELECT_CLAIM: &str = "SELECT request_hash, status, response, created_at, worker_id \
      FROM idempotency_keys WHERE key_id = $1 AND idempotency_key = $2";
 const INSERT_CLAIM: &str = "INSERT INTO idempotency_keys \
      (key_id, idempotency_key, request_hash, status, response, created_at) \
      VALUES ($1, $2, $3, 0, '', $4)";
 const RETAKE_CLAIM: &str = "UPDATE idempotency_keys SET request_hash = $3, status = 0, \
-     response = '', created_at = $4 WHERE key_id = $1 AND idempotency_key = $2";
-const DELETE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
-const COMPLETE: &str = "UPDATE idempotency_keys SET status = $3, response = $4 \
+     response = '', created_at = $4, worker_id = NULL \
+     WHERE key_id = $1 AND idempotency_key = $2";
+/// One batch of expired rows, found through `idempotency_keys_created_at_idx`.
+const DELETE_EXPIRED: &str = "DELETE FROM idempotency_keys \
+     WHERE (key_id, idempotency_key) IN (SELECT key_id, idempotency_key \
+     FROM idempotency_keys WHERE created_at < $1 LIMIT $2)";
+const COMPLETE: &str = "UPDATE idempotency_keys SET status = $3, response = $4, worker_id = $6 \
      WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $5";
 const RELEASE: &str = "DELETE FROM idempotency_keys \
      WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $3";
+const WORKER_EXISTS: &str = "SELECT id FROM workers WHERE id = $1";
 /// Used by worker erasure: answers whose text holds the worker's id.
 pub(crate) const FORGET_ANSWERS_NAMING: &str =
     "DELETE FROM idempotency_keys WHERE response LIKE '%' || $1 || '%'";
 
 impl Store {
-    /// Claims `idempotency_key` of API key `key_id` for a request whose hash is
-    /// `request_hash`, or tells what became of it. Answers older than
-    /// `forget_before` are forgotten first (the key may then be used anew), and
-    /// an unfinished claim made before `stale_before` is taken over.
+    /// Claims `idempotency_key` of the requester's API key for a request whose
+    /// hash is `request_hash`, or tells what became of it. An answer older
+    /// than `forget_before` counts as forgotten (the key may be used anew), and
+    /// an unfinished claim made before `stale_before` is taken over. Replaying
+    /// an answer that carries a profile appends a `profile_read` to the audit
+    /// log in the same transaction.
     pub async fn claim_idempotency_key(
         &self,
-        key_id: &str,
+        requester: &IdempotencyRequester<'_>,
         idempotency_key: &str,
         request_hash: &str,
         forget_before: DateTime<Utc>,
@@ -68,11 +96,8 @@ impl Store {
         let now = Utc::now();
         let now_text = format_time(now)?;
         let forget_text = format_time(forget_before)?;
+        let key_id = requester.key_id;
         write_tx!(self, |conn| {
-            sqlx::query(DELETE_EXPIRED)
-                .bind(forget_text.as_str())
-                .execute(&mut *conn)
-                .await?;
             let existing = sqlx::query(SELECT_CLAIM)
                 .bind(key_id)
                 .bind(idempotency_key)
@@ -81,9 +106,12 @@ impl Store {
             if let Some(row) = &existing {
                 // INTEGER is 32 bits on PostgreSQL.
                 let status: i32 = row.try_get("status")?;
-                let created_at = parse_time(&row.try_get::<String, _>("created_at")?)?;
+                let created_text: String = row.try_get("created_at")?;
+                let created_at = parse_time(&created_text)?;
+                // Text comparison, as the periodic deletion makes it.
+                let expired = created_text < forget_text;
                 let abandoned = status == IN_PROGRESS && created_at < stale_before;
-                if !abandoned {
+                if !expired && !abandoned {
                     let stored_hash: String = row.try_get("request_hash")?;
                     if stored_hash != request_hash {
                         return Ok(IdempotencyClaim::OtherRequest);
@@ -91,15 +119,28 @@ impl Store {
                     if status == IN_PROGRESS {
                         return Ok(IdempotencyClaim::InProgress);
                     }
+                    let status = u16::try_from(status)
+                        .map_err(|_| StoreError::Corrupt("an idempotency status out of range"))?;
+                    let worker_id: Option<String> = row.try_get("worker_id")?;
+                    if let Some(worker_id) = &worker_id {
+                        let event = AuditEvent {
+                            key_id,
+                            role: requester.role,
+                            action: AuditAction::ProfileRead,
+                            worker_id,
+                            vacancy_id: None,
+                            request_id: requester.request_id,
+                        };
+                        crate::privacy::append_audit!(conn, now_text.as_str(), event)?;
+                    }
                     return Ok(IdempotencyClaim::Answered {
-                        status: u16::try_from(status).map_err(|_| {
-                            StoreError::Corrupt("an idempotency status out of range")
-                        })?,
+                        status,
                         response: row.try_get("response")?,
                     });
                 }
             }
-            // A free key is inserted; an abandoned claim (its process died) retaken.
+            // A free key is inserted; an abandoned claim (its process died) or
+            // an expired answer retaken.
             let statement = if existing.is_some() {
                 RETAKE_CLAIM
             } else {
@@ -116,7 +157,14 @@ impl Store {
         })
     }
 
-    /// Records the answer to the claim made at `claimed_at`.
+    /// Records the answer to the claim made at `claimed_at`; `worker_id`
+    /// names the returnee whose profile the answer carries, if any. Returns
+    /// whether the answer was kept: not when the claim was taken over, nor
+    /// when that profile was erased while the answer was being produced (the
+    /// claim is then freed, as the erasure would have forgotten the answer,
+    /// and a retry runs anew). Writers are serialised, so an erasure commits
+    /// either before this looks (and the answer is dropped) or after this
+    /// commits (and the erasure forgets it).
     pub async fn complete_idempotency_key(
         &self,
         key_id: &str,
@@ -124,18 +172,36 @@ impl Store {
         claimed_at: DateTime<Utc>,
         status: u16,
         response: &str,
-    ) -> Result<(), StoreError> {
+        worker_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let claimed_text = format_time(claimed_at)?;
         write_tx!(self, |conn| {
-            sqlx::query(COMPLETE)
+            if let Some(worker_id) = worker_id {
+                let exists: Option<String> = sqlx::query_scalar(WORKER_EXISTS)
+                    .bind(worker_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if exists.is_none() {
+                    sqlx::query(RELEASE)
+                        .bind(key_id)
+                        .bind(idempotency_key)
+                        .bind(claimed_text.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                    return Ok(false);
+                }
+            }
+            let kept = sqlx::query(COMPLETE)
                 .bind(key_id)
                 .bind(idempotency_key)
                 .bind(i32::from(status))
                 .bind(response)
                 .bind(claimed_text.as_str())
+                .bind(worker_id)
                 .execute(&mut *conn)
-                .await?;
-            Ok(())
+                .await?
+                .rows_affected();
+            Ok(kept > 0)
         })
     }
 
@@ -157,5 +223,71 @@ impl Store {
                 .await?;
             Ok(())
         })
+    }
+
+    /// Deletes the answers and claims made before `before` (the end of the
+    /// retention period), a batch at a time; returns how many. Run
+    /// periodically: a claim already treats an expired answer as absent, so
+    /// this only bounds the table's size.
+    pub async fn forget_idempotency_answers_before(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let before_text = format_time(before)?;
+        let mut forgotten = 0;
+        loop {
+            let deleted = write_tx!(self, |conn| {
+                Ok(sqlx::query(DELETE_EXPIRED)
+                    .bind(before_text.as_str())
+                    .bind(EXPIRY_BATCH as i64)
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected())
+            })?;
+            forgotten += deleted;
+            if deleted < EXPIRY_BATCH {
+                return Ok(forgotten);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The periodic deletion finds expired rows through the index on
+    /// `created_at`, never by reading the whole table.
+    #[tokio::test]
+    async fn expired_answers_are_found_through_the_index_on_their_time() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("plan.db");
+        let store = Store::connect(path.to_str().expect("UTF-8 path"))
+            .await
+            .expect("connect");
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("expected SQLite");
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {DELETE_EXPIRED}"
+        )))
+        .bind("2000-01-01T00:00:00.000000Z")
+        .bind(10_i64)
+        .fetch_all(pool)
+        .await
+        .expect("plan");
+        let plan: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get::<String, _>("detail").expect("detail"))
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("idempotency_keys_created_at_idx")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step == "SCAN idempotency_keys"),
+            "{plan:?}"
+        );
     }
 }

@@ -367,7 +367,7 @@ mod batch;
 pub use batch::{BatchOutcome, BatchRecord, BatchWrite};
 
 mod idempotency;
-pub use idempotency::IdempotencyClaim;
+pub use idempotency::{IdempotencyClaim, IdempotencyRequester};
 
 /// Commits on `Ok`, rolls back on `Err`.
 async fn finish<DB: Database, T>(
@@ -599,6 +599,18 @@ impl Store {
         entity: Entity,
         record: NewRecord<'_>,
     ) -> Result<Record, StoreError> {
+        self.insert_audited(entity, record, None).await
+    }
+
+    /// [`Store::insert`], and when `audit` is given, appends it to the audit
+    /// log in the same transaction: the answer that carries a new profile
+    /// back is a read of it, logged only if the write commits.
+    pub async fn insert_audited(
+        &self,
+        entity: Entity,
+        record: NewRecord<'_>,
+        audit: Option<&AuditEvent<'_>>,
+    ) -> Result<Record, StoreError> {
         let table = entity.sql();
         let now = now();
         let now_text = format_time(now)?;
@@ -637,6 +649,9 @@ impl Store {
                 .bind(now_text.as_str())
                 .execute(&mut *conn)
                 .await?;
+            if let Some(event) = audit {
+                privacy::append_audit!(conn, now_text.as_str(), event)?;
+            }
             Ok(())
         })?;
         Ok(Record {
@@ -700,6 +715,22 @@ impl Store {
         columns: &Columns,
         body: &serde_json::Value,
     ) -> Result<Record, StoreError> {
+        self.update_audited(entity, id, expected_version, columns, body, None)
+            .await
+    }
+
+    /// [`Store::update`], and when `audit` is given, appends it to the audit
+    /// log in the same transaction: the answer that carries the changed
+    /// profile back is a read of it, logged only if the change commits.
+    pub async fn update_audited(
+        &self,
+        entity: Entity,
+        id: &str,
+        expected_version: Option<i64>,
+        columns: &Columns,
+        body: &serde_json::Value,
+        audit: Option<&AuditEvent<'_>>,
+    ) -> Result<Record, StoreError> {
         let table = entity.sql();
         let now_text = format_time(now())?;
         let body_text = serde_json::to_string(body).map_err(StoreError::Json)?;
@@ -742,6 +773,9 @@ impl Store {
                 .bind(now_text.as_str())
                 .execute(&mut *conn)
                 .await?;
+            if let Some(event) = audit {
+                privacy::append_audit!(conn, now_text.as_str(), event)?;
+            }
             Ok(record)
         })
     }

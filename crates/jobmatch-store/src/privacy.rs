@@ -93,7 +93,7 @@ pub struct ErasedCount {
     pub erased: i64,
 }
 
-const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log \
      (at, key_id, role, action, worker_id, vacancy_id, request_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
@@ -141,7 +141,7 @@ pub struct GroupCount {
 /// Appends `event` on `conn` (inside the caller's transaction).
 macro_rules! append_audit {
     ($conn:expr, $at:expr, $event:expr) => {
-        sqlx::query(INSERT_AUDIT)
+        sqlx::query($crate::privacy::INSERT_AUDIT)
             .bind($at)
             .bind($event.key_id)
             .bind($event.role)
@@ -153,6 +153,9 @@ macro_rules! append_audit {
             .await
     };
 }
+// For the other writes that log what they answer (an inserted or updated
+// profile, a replayed answer holding one).
+pub(crate) use append_audit;
 
 impl Store {
     /// Reads a worker's profile and logs the read, in one transaction: the

@@ -95,3 +95,33 @@ impl ScratchPostgres {
         }
     }
 }
+
+/// A read transaction held open on a SQLite database: a checkpoint that must
+/// wait for every reader (the one after an erasure) waits for it, up to the
+/// busy timeout, after the erasure has committed. Tests use it to reach a
+/// request between its commit and its answer.
+pub struct HeldSqliteSnapshot {
+    connection: sqlx::SqliteConnection,
+}
+
+impl HeldSqliteSnapshot {
+    /// Opens a connection to the SQLite database at `url` and starts reading.
+    pub async fn hold(url: &str) -> HeldSqliteSnapshot {
+        let mut connection = sqlx::SqliteConnection::connect(url)
+            .await
+            .expect("a connection to the SQLite database");
+        connection.execute("BEGIN").await.expect("begin");
+        // A transaction reads (and holds its snapshot) from its first read on.
+        connection
+            .execute("SELECT count(*) FROM workers")
+            .await
+            .expect("a read");
+        HeldSqliteSnapshot { connection }
+    }
+
+    /// Ends the read transaction and closes the connection.
+    pub async fn release(mut self) {
+        let _ = self.connection.execute("ROLLBACK").await;
+        let _ = self.connection.close().await;
+    }
+}

@@ -3,8 +3,8 @@
 
 use jobmatch_store::testing::{ScratchPostgres, report_skipped};
 use jobmatch_store::{
-    ApiKey, AuditAction, AuditEvent, AuditFilter, ChangeOp, Columns, Entity, ListFilter, NewRecord,
-    Store, StoreError,
+    ApiKey, AuditAction, AuditEvent, AuditFilter, ChangeOp, Columns, Entity, IdempotencyClaim,
+    IdempotencyRequester, ListFilter, NewRecord, Store, StoreError,
 };
 use serde_json::json;
 use sqlx::Connection;
@@ -433,7 +433,6 @@ async fn a_server_secret_is_created_once_and_then_always_the_same() {
 #[tokio::test]
 async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_request() {
     use chrono::{Duration, Utc};
-    use jobmatch_store::IdempotencyClaim;
     on_every_backend(|store, _| async move {
         let now = Utc::now();
         let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
@@ -441,7 +440,7 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
             let store = store.clone();
             async move {
                 store
-                    .claim_idempotency_key("key-1", key, hash, forget, stale)
+                    .claim_idempotency_key(&requester("key-1"), key, hash, forget, stale)
                     .await
                     .expect("claim")
             }
@@ -454,7 +453,7 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
         assert_eq!(claim("k", "h1").await, IdempotencyClaim::InProgress);
         assert_eq!(claim("k", "h2").await, IdempotencyClaim::OtherRequest);
         store
-            .complete_idempotency_key("key-1", "k", first, 201, "{\"id\":\"w-1\"}")
+            .complete_idempotency_key("key-1", "k", first, 201, "{\"id\":\"w-1\"}", None)
             .await
             .expect("complete");
         assert_eq!(
@@ -466,7 +465,7 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
         );
         // Another API key's same key is its own.
         let other = store
-            .claim_idempotency_key("key-2", "k", "h9", forget, stale)
+            .claim_idempotency_key(&requester("key-2"), "k", "h9", forget, stale)
             .await
             .expect("claim");
         claimed_at(other);
@@ -483,13 +482,19 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
         // forgotten after the retention period.
         let later = now + Duration::seconds(120);
         let retaken = store
-            .claim_idempotency_key("key-1", "r", "h1", forget, later - Duration::seconds(60))
+            .claim_idempotency_key(
+                &requester("key-1"),
+                "r",
+                "h1",
+                forget,
+                later - Duration::seconds(60),
+            )
             .await
             .expect("claim");
         let retaken = claimed_at(retaken);
         // The abandoned request can neither complete nor free its successor's claim.
         store
-            .complete_idempotency_key("key-1", "r", abandoned, 201, "late")
+            .complete_idempotency_key("key-1", "r", abandoned, 201, "late", None)
             .await
             .expect("complete");
         store
@@ -497,7 +502,7 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
             .await
             .expect("release");
         let still = store
-            .claim_idempotency_key("key-1", "r", "h1", forget, stale)
+            .claim_idempotency_key(&requester("key-1"), "r", "h1", forget, stale)
             .await
             .expect("claim");
         assert_eq!(still, IdempotencyClaim::InProgress);
@@ -508,7 +513,7 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
         let much_later = now + Duration::hours(25);
         let fresh = store
             .claim_idempotency_key(
-                "key-1",
+                &requester("key-1"),
                 "k",
                 "h2",
                 much_later - Duration::hours(24),
@@ -517,6 +522,250 @@ async fn an_idempotency_key_is_claimed_once_answered_once_and_told_apart_by_requ
             .await
             .expect("claim");
         claimed_at(fresh);
+    })
+    .await;
+}
+
+/// A staff key claiming idempotency keys, as the API layer names it.
+fn requester(key_id: &str) -> IdempotencyRequester<'_> {
+    IdempotencyRequester {
+        key_id,
+        role: "staff",
+        request_id: Some("req-1"),
+    }
+}
+
+fn claimed_at(claim: IdempotencyClaim) -> chrono::DateTime<chrono::Utc> {
+    match claim {
+        IdempotencyClaim::Claimed { claimed_at } => claimed_at,
+        other => panic!("not claimed: {other:?}"),
+    }
+}
+
+/// Runs one statement on the store's database, outside the store.
+async fn raw_sql(url: &str, statement: &str) {
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(url).await.expect("raw");
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&mut connection)
+            .await
+            .expect(statement);
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("raw");
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(&mut connection)
+            .await
+            .expect(statement);
+    }
+}
+
+async fn kept_keys(url: &str) -> Vec<String> {
+    let statement = "SELECT idempotency_key FROM idempotency_keys ORDER BY 1";
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(url).await.expect("raw");
+        sqlx::query_scalar(statement)
+            .fetch_all(&mut connection)
+            .await
+            .expect(statement)
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("raw");
+        sqlx::query_scalar(statement)
+            .fetch_all(&mut connection)
+            .await
+            .expect(statement)
+    }
+}
+
+#[tokio::test]
+async fn an_answer_carrying_a_profile_erased_while_it_was_produced_is_not_kept() {
+    use chrono::{Duration, Utc};
+    on_every_backend(|store, _| async move {
+        let now = Utc::now();
+        let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
+        add_worker(&store, "w-1", "15").await;
+        let first = claimed_at(
+            store
+                .claim_idempotency_key(&requester("key-1"), "k", "h1", forget, stale)
+                .await
+                .expect("claim"),
+        );
+        // The change committed, then the person is erased before its answer,
+        // which holds the profile, is kept.
+        assert!(
+            store
+                .erase_worker(&event(AuditAction::ProfileErased, "w-1"))
+                .await
+                .expect("erase")
+        );
+        let kept = store
+            .complete_idempotency_key(
+                "key-1",
+                "k",
+                first,
+                200,
+                "{\"id\":\"w-1\",\"full_name\":\"Sokha Chan\"}",
+                Some("w-1"),
+            )
+            .await
+            .expect("complete");
+        assert!(!kept, "an answer holding an erased profile is not kept");
+        // Nothing to replay: the retry runs anew (and finds no profile).
+        let again = store
+            .claim_idempotency_key(&requester("key-1"), "k", "h1", forget, stale)
+            .await
+            .expect("claim");
+        claimed_at(again);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replaying_an_answer_that_carries_a_profile_is_logged_as_a_read_of_it() {
+    use chrono::{Duration, Utc};
+    on_every_backend(|store, _| async move {
+        let now = Utc::now();
+        let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
+        add_worker(&store, "w-1", "15").await;
+        let staff = requester("key-1");
+        let claim = || store.claim_idempotency_key(&staff, "k", "h1", forget, stale);
+        let first = claimed_at(claim().await.expect("claim"));
+        let answer = "{\"id\":\"w-1\",\"full_name\":\"Sokha Chan\"}";
+        let kept = store
+            .complete_idempotency_key("key-1", "k", first, 200, answer, Some("w-1"))
+            .await
+            .expect("complete");
+        assert!(kept);
+        for _ in 0..2 {
+            assert_eq!(
+                claim().await.expect("claim"),
+                IdempotencyClaim::Answered {
+                    status: 200,
+                    response: answer.to_string()
+                }
+            );
+        }
+        let log = store
+            .audit_log(&AuditFilter {
+                worker_id: Some("w-1".to_string()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("log");
+        let reads: Vec<(&str, &str, Option<&str>)> = log
+            .iter()
+            .map(|row| {
+                (
+                    row.action.as_str(),
+                    row.key_id.as_str(),
+                    row.request_id.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reads,
+            [
+                ("profile_read", "key-1", Some("req-1")),
+                ("profile_read", "key-1", Some("req-1"))
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_answers_count_as_absent_and_are_deleted_by_the_sweep_not_by_claims() {
+    use chrono::{Duration, Utc};
+    on_every_backend(|store, url| async move {
+        let now = Utc::now();
+        let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
+        for key in ["old", "recent"] {
+            let at = claimed_at(
+                store
+                    .claim_idempotency_key(&requester("key-1"), key, "h1", forget, stale)
+                    .await
+                    .expect("claim"),
+            );
+            store
+                .complete_idempotency_key("key-1", key, at, 201, "{}", None)
+                .await
+                .expect("complete");
+        }
+        // "old" was answered two days ago.
+        raw_sql(
+            &url,
+            "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000000Z' \
+             WHERE idempotency_key = 'old'",
+        )
+        .await;
+
+        // Claiming another key deletes nothing under the write lock.
+        claimed_at(
+            store
+                .claim_idempotency_key(&requester("key-1"), "other", "h1", forget, stale)
+                .await
+                .expect("claim"),
+        );
+        assert_eq!(kept_keys(&url).await, ["old", "other", "recent"]);
+
+        // The sweep deletes exactly the expired rows.
+        let forgotten = store
+            .forget_idempotency_answers_before(forget)
+            .await
+            .expect("sweep");
+        assert_eq!(forgotten, 1);
+        assert_eq!(kept_keys(&url).await, ["other", "recent"]);
+
+        // An expired answer not yet swept is not replayed: its key is free.
+        raw_sql(
+            &url,
+            "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000000Z' \
+             WHERE idempotency_key = 'recent'",
+        )
+        .await;
+        claimed_at(
+            store
+                .claim_idempotency_key(&requester("key-1"), "recent", "h2", forget, stale)
+                .await
+                .expect("claim"),
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_change_answered_with_the_profile_logs_its_read_only_when_it_commits() {
+    on_every_backend(|store, _| async move {
+        add_worker(&store, "w-1", "15").await;
+        let columns = Columns {
+            province_code: Some("15".to_string()),
+            status: Some("seeking".to_string()),
+            ..Columns::default()
+        };
+        let body = json!({"full_name": "Sokha Chan", "phone": "+85512345679"});
+        let read = event(AuditAction::ProfileRead, "w-1");
+        let stale = store
+            .update_audited(Entity::Worker, "w-1", Some(7), &columns, &body, Some(&read))
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::VersionMismatch { current: 1 })),
+            "{stale:?}"
+        );
+        let changed = store
+            .update_audited(Entity::Worker, "w-1", Some(1), &columns, &body, Some(&read))
+            .await
+            .expect("changed");
+        assert_eq!(changed.version, 2);
+        let log = store
+            .audit_log(&AuditFilter {
+                worker_id: Some("w-1".to_string()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("log");
+        let actions: Vec<&str> = log.iter().map(|row| row.action.as_str()).collect();
+        assert_eq!(actions, ["profile_read"], "one read: the committed change");
     })
     .await;
 }

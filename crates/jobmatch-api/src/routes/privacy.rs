@@ -202,12 +202,16 @@ pub async fn release_contact(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no worker has the id {worker_id}")))?;
     let worker: WorkerInput = serde_json::from_value(record.body).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok().json(ContactRelease {
-        worker_id,
-        vacancy_id,
-        full_name: worker.full_name,
-        phone: worker.phone,
-    }))
+    // Released afresh on every request, consent checked and audited: never
+    // replayed from an `Idempotency-Key`, whatever the path's spelling.
+    Ok(crate::idempotency::never_replayed(HttpResponse::Ok().json(
+        ContactRelease {
+            worker_id,
+            vacancy_id,
+            full_name: worker.full_name,
+            phone: worker.phone,
+        },
+    )))
 }
 
 /// A count of profiles.

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use jobmatch_domain::{FieldError, Reference, Validate};
 use jobmatch_store::{
-    BatchOutcome, BatchRecord, Columns, Entity, ListFilter, NewRecord, Record, Store, StoreError,
+    AuditAction, AuditEvent, BatchOutcome, BatchRecord, Columns, Entity, ListFilter, NewRecord,
+    Record, Store, StoreError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -136,12 +137,61 @@ pub async fn store_new<R: ResourceKind>(
     store_document(&state.store, principal.source(), document).await
 }
 
+/// Who receives an answer that carries a returnee's profile back: its audit
+/// row (a `profile_read`) commits with the write.
+#[derive(Clone, Copy)]
+pub struct ProfileReader<'a> {
+    pub principal: &'a Principal,
+    /// The `x-request-id` the client sees.
+    pub request_id: &'a str,
+}
+
+impl<'a> ProfileReader<'a> {
+    fn reads(self, worker_id: &'a str) -> AuditEvent<'a> {
+        AuditEvent {
+            key_id: &self.principal.key_id,
+            role: self.principal.role.code(),
+            action: AuditAction::ProfileRead,
+            worker_id,
+            vacancy_id: None,
+            request_id: Some(self.request_id),
+        }
+    }
+}
+
+/// [`store_new`] for a document whose answer carries personal data: the write
+/// and the audit row of `reader` are one transaction.
+pub async fn store_new_audited<R: ResourceKind>(
+    state: &AppState,
+    reader: ProfileReader<'_>,
+    document: &R,
+) -> Result<(StatusCode, Record), ApiError> {
+    store_document_for(
+        &state.store,
+        reader.principal.source(),
+        document,
+        Some(reader),
+    )
+    .await
+}
+
 /// Stores a validated document on behalf of `source` (the key that sent it); the
 /// demo loader and bulk importers use it too, so every way in behaves alike.
 pub async fn store_document<R: ResourceKind>(
     store: &Store,
     source: &str,
     document: &R,
+) -> Result<(StatusCode, Record), ApiError> {
+    store_document_for(store, source, document, None).await
+}
+
+/// [`store_document`], logging a read of the stored record by `reader`, if
+/// given, in the write's transaction.
+async fn store_document_for<R: ResourceKind>(
+    store: &Store,
+    source: &str,
+    document: &R,
+    reader: Option<ProfileReader<'_>>,
 ) -> Result<(StatusCode, Record), ApiError> {
     let body = serde_json::to_value(document).map_err(ApiError::internal)?;
     let columns = document.columns();
@@ -150,14 +200,23 @@ pub async fn store_document<R: ResourceKind>(
             .get_by_external_id(R::ENTITY, source, external_id)
             .await?
     {
+        let audit = reader.map(|reader| reader.reads(&existing.id));
         let record = store
-            .update(R::ENTITY, &existing.id, None, &columns, &body)
+            .update_audited(
+                R::ENTITY,
+                &existing.id,
+                None,
+                &columns,
+                &body,
+                audit.as_ref(),
+            )
             .await?;
         return Ok((StatusCode::OK, record));
     }
     let id = new_id();
+    let audit = reader.map(|reader| reader.reads(&id));
     let inserted = store
-        .insert(
+        .insert_audited(
             R::ENTITY,
             NewRecord {
                 id: &id,
@@ -166,6 +225,7 @@ pub async fn store_document<R: ResourceKind>(
                 columns: &columns,
                 body: &body,
             },
+            audit.as_ref(),
         )
         .await;
     match inserted {
@@ -173,8 +233,16 @@ pub async fn store_document<R: ResourceKind>(
         // A concurrent re-send of the same record won the race: this one updates it,
         // as it would have had it arrived a moment later.
         Err(StoreError::ExternalIdTaken { existing_id }) => {
+            let audit = reader.map(|reader| reader.reads(&existing_id));
             let record = store
-                .update(R::ENTITY, &existing_id, None, &columns, &body)
+                .update_audited(
+                    R::ENTITY,
+                    &existing_id,
+                    None,
+                    &columns,
+                    &body,
+                    audit.as_ref(),
+                )
                 .await?;
             Ok((StatusCode::OK, record))
         }
@@ -502,10 +570,40 @@ pub async fn save_patch<R: ResourceKind>(
     expected_version: Option<i64>,
     document: &R,
 ) -> Result<Record, ApiError> {
+    save_patch_for(state, id, expected_version, document, None).await
+}
+
+/// [`save_patch`] for a document whose answer carries personal data: the
+/// change and the audit row of `reader` are one transaction.
+pub async fn save_patch_audited<R: ResourceKind>(
+    state: &AppState,
+    id: &str,
+    expected_version: Option<i64>,
+    document: &R,
+    reader: ProfileReader<'_>,
+) -> Result<Record, ApiError> {
+    save_patch_for(state, id, expected_version, document, Some(reader)).await
+}
+
+async fn save_patch_for<R: ResourceKind>(
+    state: &AppState,
+    id: &str,
+    expected_version: Option<i64>,
+    document: &R,
+    reader: Option<ProfileReader<'_>>,
+) -> Result<Record, ApiError> {
     let body = serde_json::to_value(document).map_err(ApiError::internal)?;
+    let audit = reader.map(|reader| reader.reads(id));
     Ok(state
         .store
-        .update(R::ENTITY, id, expected_version, &document.columns(), &body)
+        .update_audited(
+            R::ENTITY,
+            id,
+            expected_version,
+            &document.columns(),
+            &body,
+            audit.as_ref(),
+        )
         .await?)
 }
 

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 use tracing_actix_web::RequestId;
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource::{self, BatchItem, BatchItemOutcome, ResourceKind, record_response};
+use super::resource::{
+    self, BatchItem, BatchItemOutcome, ProfileReader, ResourceKind, record_response,
+};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
@@ -100,15 +102,27 @@ pub struct WorkerListQuery {
 pub async fn create_worker(
     state: web::Data<AppState>,
     principal: Principal,
+    request_id: RequestId,
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateWorker)?;
     let object = resource::read_object(&request, payload).await?;
     let worker: WorkerInput = crate::body::validated(object, state.reference)?;
-    let (status, record) = resource::store_new(&state, &principal, &worker).await?;
+    // The answer carries the profile back: audited like a read.
+    let request_id = request_id.to_string();
+    let reader = ProfileReader {
+        principal: &principal,
+        request_id: &request_id,
+    };
+    let (status, record) = resource::store_new_audited(&state, reader, &worker).await?;
     resource::wait_if_asked(&state, &request).await?;
-    Ok(record_response(status, &record))
+    Ok(profile_response(status, &record))
+}
+
+/// A response carrying a profile, marked so for the `Idempotency-Key` layer.
+fn profile_response(status: StatusCode, record: &jobmatch_store::Record) -> HttpResponse {
+    crate::idempotency::carries_profile(record_response(status, record), &record.id)
 }
 
 /// Most profiles one batch request may carry.
@@ -365,7 +379,7 @@ pub async fn get_worker(
         })
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no worker has the id {id}")))?;
-    Ok(record_response(StatusCode::OK, &record))
+    Ok(profile_response(StatusCode::OK, &record))
 }
 
 /// Change a returnee profile
@@ -391,6 +405,7 @@ pub async fn get_worker(
 pub async fn update_worker(
     state: web::Data<AppState>,
     principal: Principal,
+    request_id: RequestId,
     request: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
@@ -407,9 +422,15 @@ pub async fn update_worker(
     }
     let (worker, expected) =
         resource::merge_patch::<WorkerInput>(&state, &request, &existing, patch).await?;
-    let record = resource::save_patch(&state, &id, expected, &worker).await?;
+    // The answer carries the whole profile back: audited like a read.
+    let request_id = request_id.to_string();
+    let reader = ProfileReader {
+        principal: &principal,
+        request_id: &request_id,
+    };
+    let record = resource::save_patch_audited(&state, &id, expected, &worker, reader).await?;
     resource::wait_if_asked(&state, &request).await?;
-    Ok(record_response(StatusCode::OK, &record))
+    Ok(profile_response(StatusCode::OK, &record))
 }
 
 /// Erase a returnee profile

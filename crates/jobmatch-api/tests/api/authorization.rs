@@ -747,13 +747,19 @@ async fn reads_releases_and_erasures_are_in_the_audit_log_and_erasure_leaves_onl
         .iter()
         .filter_map(|item| item["action"].as_str())
         .collect();
+    // The create's answer carried the profile: the first read.
     assert_eq!(
         actions,
-        ["profile_read", "contact_released", "profile_erased"],
+        [
+            "profile_read",
+            "profile_read",
+            "contact_released",
+            "profile_erased"
+        ],
         "{log}"
     );
-    assert_eq!(log["items"][1]["vacancy_id"], fixture.vacancy.as_str());
-    assert_eq!(log["items"][1]["request_id"], request_id.as_str());
+    assert_eq!(log["items"][2]["vacancy_id"], fixture.vacancy.as_str());
+    assert_eq!(log["items"][2]["request_id"], request_id.as_str());
     assert!(!log.to_string().contains(WORKER_NAME));
 
     // Gone from the database, from matching, from candidate lists.

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 pub struct TestApp {
     pub address: String,
     pub store: Store,
+    /// The SQLite database the server and `store` share.
+    pub database_url: String,
     pub client: Client,
     pub admin_key: String,
     pub staff_key: String,
@@ -55,6 +57,7 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
     TestApp {
         address,
         store,
+        database_url: url,
         client: Client::new(),
         partner_key: keys.pop().expect("three keys"),
         staff_key: keys.pop().expect("three keys"),

@@ -5,7 +5,9 @@ use jobmatch_store::Entity;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem, error_fields, spawn_app, worker_body};
+use crate::helpers::{
+    TestApp, assert_problem, employer_body, error_fields, spawn_app, vacancy_body, worker_body,
+};
 
 async fn send(app: &TestApp, key: &str, idempotency_key: &str, body: &Value) -> Response {
     app.request(Method::POST, "/v1/workers", key)
@@ -75,10 +77,26 @@ async fn a_refused_write_is_answered_the_same_way_again() {
     invalid["max_travel_km"] = json!(-5);
     let first = assert_problem(send(&app, &app.staff_key, "bad-1", &invalid).await, 422).await;
     let again = send(&app, &app.staff_key, "bad-1", &invalid).await;
-    assert_eq!(replayed(&again).as_deref(), Some("true"));
+    // A 422 may depend on what is stored (a merge patch is validated with the
+    // stored document), so it is not kept: the request runs again, wrote
+    // nothing either time, and meets the same refusal.
+    assert_eq!(replayed(&again), None);
     let again = assert_problem(again, 422).await;
     assert_eq!(again, first);
     assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 0);
+
+    // A refusal of the request's form alone (400) is kept and replayed.
+    let malformed = || {
+        app.request(Method::POST, "/v1/workers", &app.staff_key)
+            .header("Idempotency-Key", "bad-2")
+            .header("content-type", "application/json")
+            .body("{\"full_name\": ")
+            .send()
+    };
+    let first = assert_problem(malformed().await.expect("sent"), 400).await;
+    let again = malformed().await.expect("sent");
+    assert_eq!(replayed(&again).as_deref(), Some("true"));
+    assert_eq!(assert_problem(again, 400).await, first);
 }
 
 #[tokio::test]
@@ -149,4 +167,260 @@ async fn erasing_a_worker_forgets_the_kept_answers_that_hold_its_profile() {
     assert_eq!(replayed(&again), None);
     let again: Value = again.json().await.expect("json");
     assert_ne!(again["id"], created["id"]);
+}
+
+/// The audit log's actions about one worker, oldest first, with the request
+/// id each names.
+async fn audit_of(app: &TestApp, worker_id: &str) -> Vec<(String, Option<String>)> {
+    let log: Value = app
+        .get(
+            &format!("/v1/audit?worker_id={worker_id}&limit=100"),
+            &app.admin_key,
+        )
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            (
+                item["action"].as_str().expect("action").to_string(),
+                item["request_id"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn request_id(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get("x-request-id")
+        .map(|value| value.to_str().expect("ASCII").to_string())
+}
+
+async fn created(app: &TestApp, path: &str, body: &Value) -> String {
+    let response = app.post(path, &app.staff_key, body).await;
+    assert_eq!(response.status(), 201, "{path}");
+    let body: Value = response.json().await.expect("json");
+    body["id"].as_str().expect("id").to_string()
+}
+
+#[tokio::test]
+async fn a_contact_release_is_never_replayed_however_its_path_is_spelled() {
+    let app = spawn_app().await;
+    let employer = created(&app, "/v1/employers", &employer_body()).await;
+    let vacancy = created(&app, "/v1/vacancies", &vacancy_body(&employer)).await;
+    let mut consenting = worker_body();
+    consenting["consent"] = json!({"share_with_employers": true});
+    let worker = created(&app, "/v1/workers", &consenting).await;
+    // `%63` is `c`: the router decodes it and reaches the contact release.
+    let release = || {
+        app.request(
+            Method::POST,
+            &format!("/v1/vacancies/{vacancy}/candidates/{worker}/%63ontact"),
+            &app.staff_key,
+        )
+        .header("Idempotency-Key", "release-1")
+        .send()
+    };
+    for _ in 0..2 {
+        let released = release().await.expect("sent");
+        assert_eq!(released.status(), 200);
+        assert_eq!(replayed(&released), None);
+        let released: Value = released.json().await.expect("json");
+        assert_eq!(released["phone"], "+85512345678");
+    }
+
+    let withdrawn = app
+        .patch(
+            &format!("/v1/workers/{worker}"),
+            &app.staff_key,
+            &json!({"consent": {"share_with_employers": false}}),
+            None,
+        )
+        .await;
+    assert_eq!(withdrawn.status(), 200);
+    let refused = release().await.expect("sent");
+    assert_eq!(replayed(&refused), None);
+    let refused = assert_problem(refused, 409).await;
+    assert!(!refused.to_string().contains("+85512345678"), "{refused}");
+
+    let releases = audit_of(&app, &worker)
+        .await
+        .into_iter()
+        .filter(|(action, _)| action == "contact_released")
+        .count();
+    assert_eq!(releases, 2, "every release that happened is in the log");
+}
+
+#[tokio::test]
+async fn every_answer_that_carries_a_profile_is_audited_whatever_the_verb() {
+    let app = spawn_app().await;
+    let create = send(&app, &app.staff_key, "register-1", &worker_body()).await;
+    assert_eq!(create.status(), 201);
+    let create_id = request_id(&create);
+    let worker: Value = create.json().await.expect("json");
+    let worker = worker["id"].as_str().expect("id").to_string();
+
+    // An empty merge patch changes nothing and answers the whole profile.
+    let patch = app
+        .patch(
+            &format!("/v1/workers/{worker}"),
+            &app.staff_key,
+            &json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(patch.status(), 200);
+    let patch_id = request_id(&patch);
+    let patched: Value = patch.json().await.expect("json");
+    assert_eq!(patched["phone"], "+85512345678");
+
+    // A refused change answers no profile and logs nothing.
+    let stale = app
+        .patch(
+            &format!("/v1/workers/{worker}"),
+            &app.staff_key,
+            &json!({}),
+            Some("\"99\""),
+        )
+        .await;
+    assert_problem(stale, 412).await;
+
+    // The kept answer to the create, replayed, carries the profile again.
+    let replay = send(&app, &app.staff_key, "register-1", &worker_body()).await;
+    assert_eq!(replayed(&replay).as_deref(), Some("true"));
+    let replay_id = request_id(&replay);
+
+    assert_eq!(
+        audit_of(&app, &worker).await,
+        [
+            ("profile_read".to_string(), create_id),
+            ("profile_read".to_string(), patch_id),
+            ("profile_read".to_string(), replay_id),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_that_depends_on_stored_data_is_not_kept_and_the_fixed_retry_runs() {
+    let app = spawn_app().await;
+    let worker = created(&app, "/v1/workers", &worker_body()).await;
+    let path = format!("/v1/workers/{worker}");
+    let change = |if_match: &'static str| {
+        app.request(Method::PATCH, &path, &app.staff_key)
+            .header("content-type", "application/merge-patch+json")
+            .header("Idempotency-Key", "change-1")
+            .header("if-match", if_match)
+            .body(json!({"max_travel_km": 60}).to_string())
+            .send()
+    };
+    // Version 2 does not exist yet: 412.
+    assert_problem(change("\"2\"").await.expect("sent"), 412).await;
+    // The client reads the ETag and sends the change again with it.
+    let fixed = change("\"1\"").await.expect("sent");
+    assert_eq!(fixed.status(), 200);
+    assert_eq!(replayed(&fixed), None);
+    let fixed: Value = fixed.json().await.expect("json");
+    assert_eq!(
+        (fixed["version"].as_i64(), fixed["max_travel_km"].as_f64()),
+        (Some(2), Some(60.0)),
+        "{fixed}"
+    );
+
+    // A partner refused a vacancy for an employer it is not linked to retries
+    // with the same key once an admin has linked them.
+    let employer = created(&app, "/v1/employers", &employer_body()).await;
+    let propose = || {
+        app.request(Method::POST, "/v1/vacancies", &app.partner_key)
+            .header("Idempotency-Key", "vacancy-1")
+            .json(&vacancy_body(&employer))
+            .send()
+    };
+    assert_problem(propose().await.expect("sent"), 403).await;
+    let partner = app
+        .store
+        .list_api_keys()
+        .await
+        .expect("keys")
+        .into_iter()
+        .find(|key| key.role == "partner")
+        .expect("the partner key");
+    app.store
+        .link_partner(&partner.id, &employer)
+        .await
+        .expect("linked");
+    let accepted = propose().await.expect("sent");
+    assert_eq!(accepted.status(), 201);
+    assert_eq!(replayed(&accepted), None);
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_after_its_erasure_committed_gets_the_answer_on_retry() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let worker = created(&app, "/v1/workers", &worker_body()).await;
+    let path = format!("/v1/workers/{worker}");
+
+    // The erasure commits, then checkpoints the write-ahead log, which waits
+    // for this reader: the request is caught between its commit and its answer.
+    let reader = jobmatch_store::testing::HeldSqliteSnapshot::hold(&app.database_url).await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut connection = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connected");
+    let request = format!(
+        "DELETE {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Idempotency-Key: erase-1\r\nContent-Length: 0\r\n\r\n",
+        app.staff_key
+    );
+    connection
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    while app
+        .store
+        .get(Entity::Worker, &worker)
+        .await
+        .expect("read")
+        .is_some()
+    {
+        tokio::task::yield_now().await;
+    }
+    // The client goes away at once (a reset, not a polite close); then the
+    // erasure may finish (its checkpoint blocks other writers meanwhile).
+    connection.set_zero_linger().expect("linger");
+    drop(connection);
+    reader.release().await;
+
+    // Its retry gets the first answer, however long the first request takes
+    // to finish (409 with Retry-After until then), and erases nothing twice.
+    let mut retry = None;
+    for _ in 0..60 {
+        let response = app
+            .request(Method::DELETE, &path, &app.staff_key)
+            .header("Idempotency-Key", "erase-1")
+            .send()
+            .await
+            .expect("sent");
+        if response.status() != 409 {
+            retry = Some(response);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let retry = retry.expect("the first request finished");
+    let status = retry.status();
+    let replay = replayed(&retry);
+    assert_eq!(status, 204, "{:?}", retry.text().await);
+    assert_eq!(replay.as_deref(), Some("true"));
+    let erasures = audit_of(&app, &worker)
+        .await
+        .into_iter()
+        .filter(|(action, _)| action == "profile_erased")
+        .count();
+    assert_eq!(erasures, 1);
 }
