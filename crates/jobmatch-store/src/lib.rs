@@ -361,7 +361,9 @@ macro_rules! write_tx {
 
 // Declared after the macros above, which it uses.
 mod privacy;
-pub use privacy::{AuditAction, AuditEvent, AuditFilter, AuditRecord, ErasedCount, GroupCount};
+pub use privacy::{
+    AuditAction, AuditEvent, AuditFilter, AuditRecord, ConsentDecision, ErasedCount, GroupCount,
+};
 // Declared after the macros above, which it uses.
 mod batch;
 pub use batch::{BatchOutcome, BatchRecord, BatchWrite};

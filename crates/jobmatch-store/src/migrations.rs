@@ -54,6 +54,12 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "0003_partial_worker_indexes.sql",
         include_str!("../migrations/sqlite/0003_partial_worker_indexes.sql"),
     ),
+    (
+        4,
+        "erasure_tombstones",
+        "0004_erasure_tombstones.sql",
+        include_str!("../migrations/sqlite/0004_erasure_tombstones.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -74,6 +80,12 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         "partial_worker_indexes",
         "0003_partial_worker_indexes.sql",
         include_str!("../migrations/postgres/0003_partial_worker_indexes.sql"),
+    ),
+    (
+        4,
+        "erasure_tombstones",
+        "0004_erasure_tombstones.sql",
+        include_str!("../migrations/postgres/0004_erasure_tombstones.sql"),
     ),
 ];
 

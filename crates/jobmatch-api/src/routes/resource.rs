@@ -193,11 +193,14 @@ pub enum BatchItemOutcome {
         id: String,
     },
     /// Its `external_id` named a stored record, which now holds this document:
-    /// `changed` says whether that took a new version.
+    /// `changed` says whether that took a new version. `consent_kept`: the
+    /// document would have changed a consent staff decided, and the stored
+    /// `consent` was kept instead.
     Existing {
         id: String,
         version: i64,
         changed: bool,
+        consent_kept: bool,
     },
     /// Invalid: stored nothing. The errors are those a single create would answer
     /// with in its 422.
@@ -376,6 +379,10 @@ pub async fn write_batch<R: ResourceKind>(
                         id: write.id,
                         version: write.version,
                         changed: write.outcome == BatchOutcome::Updated,
+                        consent_kept: write.consent_kept,
+                    },
+                    BatchOutcome::Erased => BatchItemOutcome::Rejected {
+                        errors: vec![FieldError::new("external_id", ERASED_MESSAGE)],
                     },
                 }),
                 None => Err(ApiError::internal(std::io::Error::other(
@@ -385,6 +392,9 @@ pub async fn write_batch<R: ResourceKind>(
         })
         .collect()
 }
+
+/// Why a batch item naming an erased profile is refused.
+pub const ERASED_MESSAGE: &str = "names a profile this source sent before and that was erased; it is not registered again from this source until an admin lifts the erasure (jobmatch erasures lift)";
 
 /// Turns each valid vacancy whose `employer_id` names no employer into a rejection,
 /// with the create request's message, so that it cannot fail the whole batch.
