@@ -153,12 +153,14 @@ impl<'a> Context<'a> {
 
     /// The same context, scoring people only from what their employer may learn
     /// of them (`SECURITY.md`, "What employers see"): availability counts from the
-    /// Monday on or after `available_from`, and an expected wage as the lower
-    /// bound of its [`WAGE_BAND_USD`] band. Moving the vacancy's `starts_on` or
-    /// wage then changes who is listed, and how they score, only where one of
-    /// those coarse values lies. The later date can only make a pair ineligible,
-    /// so pruning stays exact; the lower wage raises a score, so the upper bounds
-    /// that use the wage go through [`Context::scored_wage`] too.
+    /// Monday on or after `available_from`, an expected wage as the lower bound
+    /// of its [`WAGE_BAND_USD`] band, and relevant experience in whole years.
+    /// Moving the vacancy's `starts_on`, wage or `min_experience_years` then
+    /// changes who is listed, and how they score, only where one of those coarse
+    /// values lies. The later date can only make a pair ineligible and fewer
+    /// years only lower a score, so pruning stays exact; the lower wage raises a
+    /// score, so the upper bounds that use the wage go through
+    /// [`Context::scored_wage`] too.
     pub(crate) fn for_employer(mut self) -> Context<'a> {
         self.employer_view = true;
         self
@@ -318,6 +320,9 @@ pub(crate) fn score_pair(
     } else {
         NEUTRAL
     };
+    if context.employer_view {
+        relevant_years = f64::floor(relevant_years);
+    }
     let experience = match vacancy.min_experience_years {
         Some(minimum) => (relevant_years / minimum).min(1.0),
         None => 1.0,

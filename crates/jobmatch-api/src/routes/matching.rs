@@ -276,8 +276,9 @@ fn list(items: Vec<ScoredMatch>, weights: Weights) -> Result<HttpResponse, ApiEr
 /// left out unless `include_ineligible` is set. Ties are broken by worker id.
 /// Employer keys may ask only for their own vacancies, and see candidates only in the
 /// coarse values described in `SECURITY.md` ("What employers see"): the score to 0.05,
-/// distance, wage and years in bands; availability counts to the week and the wage
-/// from its band; they may not set `weights` or `congestion_damping`.
+/// distance, wage and years in bands; availability counts to the week, the wage from
+/// its band and experience in whole years; they may not set `weights` or
+/// `congestion_damping`.
 #[utoipa::path(
     tag = "matching",
     operation_id = "vacancy_candidates",

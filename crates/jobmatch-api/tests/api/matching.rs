@@ -649,12 +649,22 @@ async fn kept_candidate_lists_take_in_a_partners_batch() {
     }
 }
 
-/// Two people who differ only within the bands an employer sees: age (30 and 32,
-/// both `25-34`), availability (a Tuesday and a Thursday of the same week) and
-/// expected wage (255 and 270 USD, both `250-299`).
+/// An occupation of the embedded taxonomy.
+fn some_occupation() -> String {
+    jobmatch_domain::Reference::embedded()
+        .taxonomy
+        .occupations()[0]
+        .id
+        .clone()
+}
+
+/// Two people who differ only within what an employer may learn: age (30 and
+/// 32, both `25-34`), availability (a Tuesday and a Thursday of the same week),
+/// expected wage (255 and 270 USD, both `250-299`) and experience (3.2 and 3.6
+/// years, both 3 whole years; matching keeps quarter years).
 fn banded_twins(skill: &str, today: chrono::NaiveDate, monday: chrono::NaiveDate) -> [Value; 2] {
     use chrono::{Days, Months};
-    let twin = |age: u32, weekday_offset: u64, wage: f64| {
+    let twin = |age: u32, weekday_offset: u64, wage: f64, years: f64| {
         json!({
             "full_name": format!("Twin aged {age}"),
             "date_of_birth": today
@@ -667,9 +677,10 @@ fn banded_twins(skill: &str, today: chrono::NaiveDate, monday: chrono::NaiveDate
             "max_travel_km": 40,
             "expected_wage_usd": wage,
             "available_from": (monday + Days::new(weekday_offset)).to_string(),
+            "experience": [{"occupation": some_occupation(), "years": years}],
         })
     };
-    [twin(30, 1, 255.0), twin(32, 3, 270.0)]
+    [twin(30, 1, 255.0, 3.2), twin(32, 3, 270.0, 3.6)]
 }
 
 /// The employer's list, with each item's pseudonym taken out.
@@ -716,6 +727,7 @@ async fn an_employer_cannot_tell_exact_ages_dates_or_wages_by_moving_its_vacancy
         "wage_min_usd": 200,
         "wage_max_usd": 300,
         "min_age": 25,
+        "occupation": some_occupation(),
         // The deadline (start + 30 days) is the Monday after the twins' week.
         "starts_on": (monday + Days::new(7) - Days::new(30)).to_string(),
         "required_skills": [{"skill": sewing, "min_level": 2}]
@@ -800,6 +812,17 @@ async fn an_employer_cannot_tell_exact_ages_dates_or_wages_by_moving_its_vacancy
         assert_eq!(changed.status(), 200);
         let items = employer_items(&app, &vacancy, &key).await;
         assert_eq!(assert_alike(items, format!("wage_max_usd {top}")), 2);
+    }
+
+    // Experience: the minimum asked on every side of the twins' years.
+    for minimum in [3.0, 3.3, 3.5, 3.6, 3.7, 3.95, 4.0, 4.4, 4.6, 5.0] {
+        let changed = change(json!({"min_experience_years": minimum})).await;
+        assert_eq!(changed.status(), 200);
+        let items = employer_items(&app, &vacancy, &key).await;
+        assert_eq!(
+            assert_alike(items, format!("min_experience_years {minimum}")),
+            2
+        );
     }
 
     // The explanation carries only coarse values.
