@@ -364,47 +364,18 @@ impl Store {
                 .update(Entity::Worker, id, expected_version, columns, body)
                 .await;
         };
-        let table = Entity::Worker.sql();
         let now_text = format_time(now())?;
         let body_text = serde_json::to_string(body).map_err(StoreError::Json)?;
         write_tx!(self, |conn| {
-            let statement = match expected_version {
-                Some(_) => table.update_if_version,
-                None => table.update,
-            };
-            let mut query = sqlx::query(statement)
-                .bind(id)
-                .bind(now_text.as_str())
-                .bind(columns.employer_id.as_deref())
-                .bind(columns.sector.as_deref())
-                .bind(columns.province_code.as_deref())
-                .bind(columns.status.as_deref())
-                .bind(body_text.as_str());
-            if let Some(version) = expected_version {
-                query = query.bind(version);
-            }
-            let row = query
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(|e| constraint_error(e, WriteKind::Upsert))?;
-            let Some(row) = row else {
-                let current: Option<i64> = sqlx::query_scalar(table.version_by_id)
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                return Err(match current {
-                    Some(current) => StoreError::VersionMismatch { current },
-                    None => StoreError::NotFound,
-                });
-            };
-            let record = record_from_row(&row)?;
-            sqlx::query(sql::INSERT_CHANGE)
-                .bind(Entity::Worker.as_str())
-                .bind(id)
-                .bind(ChangeOp::Update.as_str())
-                .bind(now_text.as_str())
-                .execute(&mut *conn)
-                .await?;
+            let record = update_in_tx!(
+                conn,
+                Entity::Worker,
+                id,
+                expected_version,
+                columns,
+                body_text.as_str(),
+                now_text.as_str()
+            )?;
             sqlx::query(RECORD_CONSENT_DECISION)
                 .bind(id)
                 .bind(key_id)
