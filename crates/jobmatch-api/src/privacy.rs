@@ -11,11 +11,18 @@
 //!
 //! Both are read from the stored profile at the moment of the request, so a
 //! withdrawn consent takes effect on the next request.
+//!
+//! Nothing else an employer sees or can ask tells more than a coarse value
+//! (`SECURITY.md`, "What employers see"): the explanation is a
+//! [`CoarseExplanation`], the score is in steps of 0.05, candidates are ranked
+//! with `CandidateQuery::employer_view` (availability to the week, wage to its
+//! band), an employer key may set a vacancy's `min_age` only to the lower bound
+//! of an age band ([`EMPLOYER_MIN_AGES`]), and may not send scoring knobs.
 
 use chrono::{Datelike, NaiveDate};
 use hmac::{Hmac, Mac};
 use jobmatch_domain::resources::WorkerInput;
-use jobmatch_matching::ScoredMatch;
+use jobmatch_matching::{CoarseExplanation, EMPLOYER_SCORE_STEP, ScoredMatch, to_step};
 use serde::Serialize;
 use sha2::Sha256;
 use utoipa::ToSchema;
@@ -48,7 +55,12 @@ impl Pseudonyms {
     }
 }
 
-/// Coarse age, enough to judge the legal and practical fit of a job.
+/// The `min_age` values an employer key may set: the lower bounds of the
+/// [`age_band`]s, so that who is listed tells no more than the band shown.
+pub const EMPLOYER_MIN_AGES: [u8; 6] = [15, 18, 25, 35, 45, 55];
+
+/// Coarse age, enough to judge the legal and practical fit of a job. Keep the
+/// bands' lower bounds in [`EMPLOYER_MIN_AGES`].
 pub fn age_band(date_of_birth: Option<NaiveDate>, today: NaiveDate) -> &'static str {
     let Some(born) = date_of_birth else {
         return "unknown";
@@ -85,9 +97,9 @@ pub struct EmployerCandidate {
     /// Stable for this employer, different for every other one.
     #[schema(example = "cand_3f9a0c1d2e4b5a6c7d8e")]
     pub candidate: String,
-    /// 0 to 1, as in staff lists.
+    /// 0 to 1 in steps of 0.05 (ranking uses the full score).
     pub score: f64,
-    pub explanation: jobmatch_matching::Explanation,
+    pub explanation: CoarseExplanation,
     /// Home province (NCDD code).
     pub province_code: String,
     /// `18-24`, `25-34`, ... or `unknown`.
@@ -118,8 +130,8 @@ pub fn employer_view(
         .is_some_and(|consent| consent.share_with_employers);
     EmployerCandidate {
         candidate: pseudonyms.for_employer(employer_id, &scored.worker_id),
-        score: (scored.score * 1000.0).round() / 1000.0,
-        explanation: scored.explanation,
+        score: employer_score(scored.score),
+        explanation: scored.explanation.coarse(),
         province_code: profile.province_code.clone(),
         age_band: age_band(profile.date_of_birth, today),
         skills: profile
@@ -138,6 +150,11 @@ pub fn employer_view(
             None
         },
     }
+}
+
+/// A score as an employer sees it: to the nearest 0.05.
+pub fn employer_score(score: f64) -> f64 {
+    to_step(score, EMPLOYER_SCORE_STEP)
 }
 
 #[cfg(test)]
@@ -164,5 +181,20 @@ mod tests {
         assert_eq!(age_band(born(2008, 6, 16), today), "15-17");
         assert_eq!(age_band(born(1990, 1, 1), today), "35-44");
         assert_eq!(age_band(None, today), "unknown");
+    }
+
+    #[test]
+    fn employer_min_ages_are_the_lower_bounds_of_the_age_bands() {
+        let today = NaiveDate::from_ymd_opt(2026, 6, 15).expect("date");
+        for age in 15..=70u8 {
+            let born = today.with_year(today.year() - i32::from(age));
+            let younger = today.with_year(today.year() - i32::from(age) + 1);
+            let starts_band = age_band(born, today) != age_band(younger, today);
+            assert_eq!(
+                EMPLOYER_MIN_AGES.contains(&age),
+                starts_band,
+                "age {age}: a band starts here exactly when employers may set it"
+            );
+        }
     }
 }

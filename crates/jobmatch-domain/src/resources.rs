@@ -271,7 +271,10 @@ pub struct VacancyInput {
     #[serde(default)]
     #[schema(minimum = 0, maximum = 60)]
     pub min_experience_years: Option<f64>,
-    /// Minimum age in years; hazardous work (construction) needs at least 18.
+    /// Minimum age in years; hazardous work (construction) needs at least 18. An employer
+    /// key may set only 15, 18, 25, 35, 45 or 55, the lower bounds of the age bands it
+    /// sees (422 naming `min_age` otherwise): any other minimum would tell it ages the
+    /// bands hide.
     #[serde(default)]
     #[schema(minimum = 15, maximum = 70)]
     pub min_age: Option<u8>,

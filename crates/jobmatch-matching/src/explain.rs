@@ -14,7 +14,8 @@ use crate::profile::VacancyProfile;
 use crate::round::{round3, round3_option};
 use crate::score::{
     AVAILABILITY_GRACE_DAYS, Context, Met, NOT_AVAILABLE_IN_TIME, Raw, TOO_FAR, UNDER_AGE,
-    VACANCY_NOT_OPEN, WORKER_NOT_SEEKING, WorkerView, age_on, available_date, required_outcomes,
+    VACANCY_NOT_OPEN, WAGE_BAND_USD, WORKER_NOT_SEEKING, WorkerView, age_on, available_date,
+    required_outcomes,
 };
 use crate::tables::Closeness;
 use crate::weights::Weights;
@@ -453,6 +454,17 @@ impl Explanation {
     /// The read-out sentence with `display_name` as its subject, or "This person" when
     /// `None` (pseudonymised output must pass `None`).
     pub fn summary_with_name(&self, display_name: Option<&str>) -> String {
+        self.render_summary(display_name, Precision::Exact, &self.reasons)
+    }
+
+    /// The sentence with `blocking` reasons' messages, distances and wages at
+    /// `precision`.
+    fn render_summary(
+        &self,
+        display_name: Option<&str>,
+        precision: Precision,
+        reasons: &[Reason],
+    ) -> String {
         let subject = display_name
             .map(str::trim)
             .filter(|name| !name.is_empty())
@@ -508,6 +520,21 @@ impl Explanation {
         }
 
         match self.distance_km {
+            Some(distance) if precision == Precision::Coarse => {
+                let band = distance_band_km(distance);
+                if self.needs_to_relocate {
+                    let lodging = if self.accommodation_offered {
+                        " (accommodation is offered)"
+                    } else {
+                        " (no accommodation is offered)"
+                    };
+                    clauses.push(format!(
+                        "lives {band} km from the workplace but is willing to relocate{lodging}"
+                    ))
+                } else {
+                    clauses.push(format!("lives {band} km from the workplace"))
+                }
+            }
             Some(distance) if distance < 0.5 && self.same_province => {
                 clauses.push("lives in the province of the workplace".to_string())
             }
@@ -529,7 +556,10 @@ impl Explanation {
             None => {}
         }
 
-        if let Some(expected) = self.expected_wage_usd {
+        if let Some(expected) = self
+            .expected_wage_usd
+            .filter(|_| precision == Precision::Exact)
+        {
             let offer = match (self.wage_min_usd, self.wage_max_usd) {
                 (Some(min), Some(max)) if min < max => {
                     Some(format!("{}–{} USD", usd(min), usd(max)))
@@ -554,13 +584,41 @@ impl Explanation {
             clauses.push(clause);
         }
 
+        if let Some(expected) = self
+            .expected_wage_usd
+            .filter(|_| precision == Precision::Coarse)
+        {
+            // Judged from the band's lower bound, as scoring for employers is.
+            let band = wage_band_usd(expected);
+            let low = wage_band_floor(expected);
+            let offer = match (self.wage_min_usd, self.wage_max_usd) {
+                (Some(min), Some(max)) if min < max => {
+                    Some(format!("{}–{} USD", usd(min), usd(max)))
+                }
+                (Some(amount), _) | (None, Some(amount)) => Some(format!("{} USD", usd(amount))),
+                (None, None) => None,
+            };
+            let top = self.wage_max_usd.or(self.wage_min_usd);
+            let bottom = self.wage_min_usd.or(self.wage_max_usd);
+            let clause = match (offer, top, bottom) {
+                (Some(offer), Some(top), _) if low > top => {
+                    format!("expects {band} USD, above the {offer} offered")
+                }
+                (Some(offer), _, Some(bottom)) if low + WAGE_BAND_USD <= bottom => {
+                    format!("expects {band} USD, below the {offer} offered")
+                }
+                (Some(offer), _, _) => format!("expects {band} USD, against the {offer} offered"),
+                _ => format!("expects {band} USD (no wage stated)"),
+            };
+            clauses.push(clause);
+        }
+
         let mut sentence = if clauses.is_empty() {
             format!("{subject} has no skills or experience recorded that this vacancy asks for.")
         } else {
             format!("{subject} {}.", join_and(&clauses))
         };
-        let blocking: Vec<&str> = self
-            .reasons
+        let blocking: Vec<&str> = reasons
             .iter()
             .filter(|reason| reason.kind == ReasonKind::Ineligible)
             .map(|reason| reason.message.as_str())
@@ -569,5 +627,237 @@ impl Explanation {
             sentence.push_str(&format!(" Not eligible: {}.", blocking.join("; ")));
         }
         sentence
+    }
+}
+
+/// How exactly a summary states distances and wages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    /// As recorded: for staff and admins.
+    Exact,
+    /// In the bands an employer may see.
+    Coarse,
+}
+
+/// Step of the total score an employer sees.
+pub const EMPLOYER_SCORE_STEP: f64 = 0.05;
+/// Step of component scores an employer sees: occupation closeness is already in
+/// quarters, and a finer distance score would tell the distance more finely than
+/// its band.
+pub const EMPLOYER_COMPONENT_STEP: f64 = 0.25;
+/// Step of skill credits and score factors an employer sees.
+pub const EMPLOYER_CREDIT_STEP: f64 = 0.05;
+/// Width of the distance bands an employer sees (km), up to [`DISTANCE_BANDS_END_KM`].
+pub const DISTANCE_BAND_KM: f64 = 10.0;
+/// Distances from here on are one band, `100+`.
+pub const DISTANCE_BANDS_END_KM: f64 = 100.0;
+
+/// `value` to the nearest multiple of `step` (3 decimals, as all output).
+pub fn to_step(value: f64, step: f64) -> f64 {
+    ((value / step).round() * step * 1000.0).round() / 1000.0
+}
+
+/// `0-10`, `10-20`, ... `90-100`, `100+` (km); a band includes its upper bound.
+pub fn distance_band_km(km: f64) -> String {
+    if km > DISTANCE_BANDS_END_KM {
+        return format!("{}+", whole(DISTANCE_BANDS_END_KM));
+    }
+    let upper = ((km / DISTANCE_BAND_KM).ceil().max(1.0)) * DISTANCE_BAND_KM;
+    format!("{}-{}", whole(upper - DISTANCE_BAND_KM), whole(upper))
+}
+
+/// The lower bound of the wage band `usd` falls in.
+fn wage_band_floor(usd: f64) -> f64 {
+    (usd / WAGE_BAND_USD).floor() * WAGE_BAND_USD
+}
+
+/// `250-299` for 250 to 299.99 USD a month.
+pub fn wage_band_usd(usd: f64) -> String {
+    let low = wage_band_floor(usd);
+    format!("{}-{}", whole(low), whole(low + WAGE_BAND_USD - 1.0))
+}
+
+/// Years of practice of a skill as an employer sees them: `0`, `1-2`, `3-5`, `6+`
+/// (scoring counts up to 5).
+pub fn years_band(years: u8) -> &'static str {
+    match years {
+        0 => "0",
+        1..=2 => "1-2",
+        3..=5 => "3-5",
+        _ => "6+",
+    }
+}
+
+/// A component's part in the score as an employer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CoarseComponentScore {
+    pub component: Component,
+    /// 0 to 1 in quarters (0, 0.25, 0.5, 0.75, 1).
+    pub score: f64,
+    /// The weight applied, as a share of all component weights.
+    pub weight: f64,
+    /// `score × weight`, from the quartered score.
+    pub contribution: f64,
+}
+
+/// A required skill the person holds, as an employer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CoarseMatchedSkill {
+    pub skill_id: String,
+    pub label: String,
+    /// The person's level, 1–4.
+    pub level: u8,
+    /// The level the vacancy asks for, 1–4.
+    pub min_level: u8,
+    pub certified: bool,
+    /// Years of practice: `0`, `1-2`, `3-5` or `6+`.
+    pub years: &'static str,
+    /// The credit earned toward the skills component, 0 to 1 in steps of 0.05.
+    pub credit: f64,
+}
+
+/// A required skill the person does not hold, as an employer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CoarseMissingSkill {
+    pub skill_id: String,
+    pub label: String,
+    pub min_level: u8,
+    /// The closest related skill the person holds, if it earned partial credit.
+    pub related: Option<RelatedSkill>,
+    /// The credit earned through `related`, in steps of 0.05.
+    pub credit: f64,
+}
+
+/// Why a pair scored what it did, in the coarse values the vacancy's employer may
+/// learn (`SECURITY.md`, "What employers see"): no exact distance, travel range,
+/// wage, years or age, and no score fine enough to work them out from.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CoarseExplanation {
+    pub components: Vec<CoarseComponentScore>,
+    /// 1 unless the expected wage band is above the offer; in steps of 0.05.
+    pub wage_penalty_factor: f64,
+    /// 1 unless congestion damping applied; in steps of 0.05.
+    pub congestion_factor: f64,
+    pub matched_skills: Vec<CoarseMatchedSkill>,
+    pub missing_skills: Vec<CoarseMissingSkill>,
+    pub matched_preferred_skills: Vec<SkillRef>,
+    pub occupation_level: OccupationLevel,
+    /// Home to workplace in 10 km bands: `0-10`, `10-20`, ... `90-100`, `100+`;
+    /// `null` when either place is unknown.
+    pub distance_band_km: Option<String>,
+    pub same_province: bool,
+    /// The workplace is beyond the person's travel range and they are willing to
+    /// relocate.
+    pub needs_to_relocate: bool,
+    pub accommodation_offered: bool,
+    /// The expected monthly wage in 50 USD bands, e.g. `250-299`.
+    pub expected_wage_band_usd: Option<String>,
+    pub wage_min_usd: Option<f64>,
+    pub wage_max_usd: Option<f64>,
+    /// Penalties (and, never listed for employers, ineligibility reasons), with
+    /// messages that carry no exact age, date, wage or distance.
+    pub reasons: Vec<Reason>,
+    /// The weights applied: always the deployment's.
+    pub weights: Weights,
+    /// One sentence to read, in the same coarse values, without a name.
+    pub summary: String,
+}
+
+impl Explanation {
+    /// The explanation in the coarse values an employer may see. Meant for pairs
+    /// scored with an employer's query (`CandidateQuery::employer_view`), whose
+    /// wage penalty is judged from the wage band.
+    pub fn coarse(&self) -> CoarseExplanation {
+        let reasons: Vec<Reason> = self
+            .reasons
+            .iter()
+            .map(|reason| Reason {
+                code: reason.code,
+                kind: reason.kind,
+                message: self.coarse_message(reason.code),
+            })
+            .collect();
+        CoarseExplanation {
+            components: self
+                .components
+                .iter()
+                .map(|component| {
+                    let score = to_step(component.score, EMPLOYER_COMPONENT_STEP);
+                    CoarseComponentScore {
+                        component: component.component,
+                        score,
+                        weight: to_step(component.weight, 0.001),
+                        contribution: to_step(score * component.weight, 0.001),
+                    }
+                })
+                .collect(),
+            wage_penalty_factor: to_step(self.wage_penalty_factor, EMPLOYER_CREDIT_STEP),
+            congestion_factor: to_step(self.congestion_factor, EMPLOYER_CREDIT_STEP),
+            matched_skills: self
+                .matched_skills
+                .iter()
+                .map(|skill| CoarseMatchedSkill {
+                    skill_id: skill.skill_id.clone(),
+                    label: skill.label.clone(),
+                    level: skill.level,
+                    min_level: skill.min_level,
+                    certified: skill.certified,
+                    years: years_band(skill.years),
+                    credit: to_step(skill.credit, EMPLOYER_CREDIT_STEP),
+                })
+                .collect(),
+            missing_skills: self
+                .missing_skills
+                .iter()
+                .map(|skill| CoarseMissingSkill {
+                    skill_id: skill.skill_id.clone(),
+                    label: skill.label.clone(),
+                    min_level: skill.min_level,
+                    related: skill.related.clone(),
+                    credit: to_step(skill.credit, EMPLOYER_CREDIT_STEP),
+                })
+                .collect(),
+            matched_preferred_skills: self.matched_preferred_skills.clone(),
+            occupation_level: self.occupation_level,
+            distance_band_km: self.distance_km.map(distance_band_km),
+            same_province: self.same_province,
+            needs_to_relocate: self.needs_to_relocate,
+            accommodation_offered: self.accommodation_offered,
+            expected_wage_band_usd: self.expected_wage_usd.map(wage_band_usd),
+            wage_min_usd: self.wage_min_usd,
+            wage_max_usd: self.wage_max_usd,
+            summary: self.render_summary(None, Precision::Coarse, &reasons),
+            reasons,
+            weights: self.weights,
+        }
+    }
+
+    /// A reason's clause without exact ages, dates, wages or distances.
+    fn coarse_message(&self, code: ReasonCode) -> String {
+        match code {
+            ReasonCode::TooFar => "the workplace is beyond the distance they can travel, and they are not willing to relocate".to_string(),
+            ReasonCode::UnderAge => "is under the minimum age for this work".to_string(),
+            ReasonCode::NotAvailableInTime => format!(
+                "is not available within {AVAILABILITY_GRACE_DAYS} days after the start"
+            ),
+            ReasonCode::VacancyNotOpen => "the vacancy is not open".to_string(),
+            ReasonCode::WorkerNotSeeking => "is not seeking work".to_string(),
+            ReasonCode::WageAboveOffer => {
+                let band = self
+                    .expected_wage_usd
+                    .map(wage_band_usd)
+                    .unwrap_or_default();
+                let top = self.wage_max_usd.or(self.wage_min_usd).unwrap_or(0.0);
+                format!(
+                    "expects {band} USD, above the most offered ({} USD); the score is multiplied by {:.2}",
+                    usd(top),
+                    to_step(self.wage_penalty_factor, EMPLOYER_CREDIT_STEP)
+                )
+            }
+            ReasonCode::InDemandElsewhere => format!(
+                "has every required skill of other open vacancies within reach; the score is multiplied by {:.2} to make room for others",
+                to_step(self.congestion_factor, EMPLOYER_CREDIT_STEP)
+            ),
+        }
     }
 }

@@ -124,6 +124,11 @@ pub struct CandidateQuery {
     /// reach is moved down this list (0 to 1; 0 switches it off). See the module
     /// documentation, "Congestion".
     pub congestion_damping: f64,
+    /// Score people only from what the vacancy's employer may learn of them:
+    /// availability to the week, expected wage to its band, experience in whole
+    /// years (`SECURITY.md`, "What employers see"). Such queries are never answered from the standing lists,
+    /// which hold exact scores.
+    pub employer_view: bool,
 }
 
 impl CandidateQuery {
@@ -136,6 +141,7 @@ impl CandidateQuery {
             weights: None,
             include_ineligible: false,
             congestion_damping: DEFAULT_CONGESTION_DAMPING,
+            employer_view: false,
         }
     }
 }
@@ -1476,7 +1482,10 @@ impl<'r> MatchIndex<'r> {
         validate_common(query.limit, query.min_score)?;
         validate_damping(query.congestion_damping)?;
         let province = province_filter(query.province_code.as_deref())?;
-        let context = self.context(query.weights, query.today)?;
+        let mut context = self.context(query.weights, query.today)?;
+        if query.employer_view {
+            context = context.for_employer();
+        }
         let vacancy_slot = self
             .vacancies
             .by_id
@@ -1701,7 +1710,11 @@ impl<'r> MatchIndex<'r> {
             if !query.include_ineligible && (too_far || !gate.seeking()) {
                 return -1.0;
             }
-            let wage = wage_factor(gate.expected_wage(), top_wage, context.weights.wage_penalty);
+            let wage = wage_factor(
+                context.scored_wage(gate.expected_wage()),
+                top_wage,
+                context.weights.wage_penalty,
+            );
             let preferences = gate.preferences_bound(vacancy.sector, vacancy.accommodation);
             refine(upper, context, distance_bound, wage, preferences)
         };

@@ -35,15 +35,17 @@ mod weights;
 
 pub use error::MatchError;
 pub use explain::{
-    Component, ComponentScore, Explanation, MatchedSkill, MissingSkill, OccupationLevel, Reason,
-    ReasonCode, ReasonKind, RelatedSkill, SkillRef,
+    CoarseComponentScore, CoarseExplanation, CoarseMatchedSkill, CoarseMissingSkill, Component,
+    ComponentScore, EMPLOYER_SCORE_STEP, Explanation, MatchedSkill, MissingSkill, OccupationLevel,
+    Reason, ReasonCode, ReasonKind, RelatedSkill, SkillRef, distance_band_km, to_step,
+    wage_band_usd, years_band,
 };
 pub use index::{
     CONGESTION_WINDOW, CandidateQuery, DEFAULT_CONGESTION_DAMPING, DEFAULT_MAX_PER_EMPLOYER,
     INCREMENTAL_LIMIT, MAX_LIMIT, MatchIndex, MemoryUsage, ScoredMatch, VacancyQuery,
 };
 pub use profile::{PackedExperience, PackedSkill, Requirement, VacancyProfile, WorkerProfile};
-pub use score::{AVAILABILITY_GRACE_DAYS, DEFAULT_MAX_TRAVEL_KM};
+pub use score::{AVAILABILITY_GRACE_DAYS, DEFAULT_MAX_TRAVEL_KM, WAGE_BAND_USD};
 pub use tables::{IscoUnit, RELATED_MIN_SIMILARITY, RELATED_PER_SKILL};
 pub use weights::Weights;
 

@@ -101,6 +101,20 @@ impl WorkerView<'_> {
     }
 }
 
+/// Width of the expected-wage bands an employer sees (USD): 250 stands for 250–299.
+pub const WAGE_BAND_USD: f64 = 50.0;
+
+/// The Monday on or after `day` (days from the common era; day 1, 1 January of
+/// year 1, was a Monday).
+pub(crate) fn monday_on_or_after(day: i32) -> i32 {
+    let since_monday = (day - 1).rem_euclid(7);
+    if since_monday == 0 {
+        day
+    } else {
+        day + 7 - since_monday
+    }
+}
+
 /// Oldest minimum age a vacancy can set, with room to spare.
 const MAX_MIN_AGE: usize = 100;
 
@@ -114,6 +128,8 @@ pub(crate) struct Context<'a> {
     pub(crate) today_days: i32,
     /// By minimum age `a`: the last birth date (in days) of a person aged `a` today.
     age_cutoffs: [i32; MAX_MIN_AGE + 1],
+    /// Score as the vacancy's employer may learn it (see [`Context::for_employer`]).
+    pub(crate) employer_view: bool,
 }
 
 impl<'a> Context<'a> {
@@ -131,6 +147,41 @@ impl<'a> Context<'a> {
             today,
             today_days: days(today),
             age_cutoffs,
+            employer_view: false,
+        }
+    }
+
+    /// The same context, scoring people only from what their employer may learn
+    /// of them (`SECURITY.md`, "What employers see"): availability counts from the
+    /// Monday on or after `available_from`, an expected wage as the lower bound
+    /// of its [`WAGE_BAND_USD`] band, and relevant experience in whole years.
+    /// Moving the vacancy's `starts_on`, wage or `min_experience_years` then
+    /// changes who is listed, and how they score, only where one of those coarse
+    /// values lies. The later date can only make a pair ineligible and fewer
+    /// years only lower a score, so pruning stays exact; the lower wage raises a
+    /// score, so the upper bounds that use the wage go through
+    /// [`Context::scored_wage`] too.
+    pub(crate) fn for_employer(mut self) -> Context<'a> {
+        self.employer_view = true;
+        self
+    }
+
+    /// The expected wage (USD, NaN when unknown) that scoring uses.
+    pub(crate) fn scored_wage(&self, expected: f32) -> f32 {
+        if self.employer_view && expected.is_finite() {
+            let band = WAGE_BAND_USD as f32;
+            (expected / band).floor() * band
+        } else {
+            expected
+        }
+    }
+
+    /// The available-from date (days, [`NO_DATE`] when unknown) that scoring uses.
+    pub(crate) fn scored_available_from(&self, available_from: i32) -> i32 {
+        if self.employer_view && available_from != NO_DATE {
+            monday_on_or_after(available_from)
+        } else {
+            available_from
         }
     }
 
@@ -269,6 +320,9 @@ pub(crate) fn score_pair(
     } else {
         NEUTRAL
     };
+    if context.employer_view {
+        relevant_years = f64::floor(relevant_years);
+    }
     let experience = match vacancy.min_experience_years {
         Some(minimum) => (relevant_years / minimum).min(1.0),
         None => 1.0,
@@ -303,7 +357,7 @@ pub(crate) fn score_pair(
 
     // Wage.
     let wage_factor = wage_factor(
-        core.expected_wage,
+        context.scored_wage(core.expected_wage),
         vacancy.wage_max_usd.or(vacancy.wage_min_usd),
         context.weights.wage_penalty,
     );
@@ -333,7 +387,7 @@ pub(crate) fn score_pair(
     if context.under_age(core.birth, vacancy.min_age) {
         ineligible |= UNDER_AGE;
     }
-    if core.available_from > context.availability_deadline(vacancy) {
+    if context.scored_available_from(core.available_from) > context.availability_deadline(vacancy) {
         ineligible |= NOT_AVAILABLE_IN_TIME;
     }
     if vacancy.status != VacancyStatus::Open

@@ -1323,3 +1323,31 @@ fn wages_beyond_the_gate_field_are_still_bounded_from_above() {
         .collect();
     assert_eq!(vacancies, vec!["v".to_string()]);
 }
+
+#[test]
+fn employer_view_rounds_availability_up_to_a_monday() {
+    use crate::score::monday_on_or_after;
+    let day = |y, m, d| crate::profile::days(NaiveDate::from_ymd_opt(y, m, d).expect("date"));
+    // 1 December 2025 was a Monday.
+    assert_eq!(monday_on_or_after(day(2025, 12, 1)), day(2025, 12, 1));
+    assert_eq!(monday_on_or_after(day(2025, 12, 2)), day(2025, 12, 8));
+    assert_eq!(monday_on_or_after(day(2025, 12, 7)), day(2025, 12, 8));
+    assert_eq!(monday_on_or_after(day(2025, 12, 8)), day(2025, 12, 8));
+}
+
+#[test]
+fn employer_bands_cover_their_bounds() {
+    use crate::explain::{distance_band_km, wage_band_usd, years_band};
+    assert_eq!(distance_band_km(0.0), "0-10");
+    assert_eq!(distance_band_km(10.0), "0-10");
+    assert_eq!(distance_band_km(10.1), "10-20");
+    assert_eq!(distance_band_km(99.9), "90-100");
+    assert_eq!(distance_band_km(100.5), "100+");
+    assert_eq!(wage_band_usd(250.0), "250-299");
+    assert_eq!(wage_band_usd(299.99), "250-299");
+    assert_eq!(wage_band_usd(300.0), "300-349");
+    assert_eq!(
+        [0, 1, 2, 3, 5, 6, 40].map(years_band),
+        ["0", "1-2", "1-2", "3-5", "3-5", "6+", "6+"]
+    );
+}

@@ -11,12 +11,18 @@
 //! external_id)` is already stored updates that record, or leaves it untouched
 //! (no new version, no change-feed row) when the stored document and filter
 //! columns are byte for byte the same.
+//!
+//! Worker batches also keep what staff decided, inside the same transaction:
+//! a profile erased under that `(source, external_id)` is not created again
+//! ([`BatchOutcome::Erased`]), and a profile whose consent staff decided
+//! (`consent_decisions`) keeps the stored `consent` ([`BatchWrite::consent_kept`]).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::privacy::{tombstone_hash, tombstone_key};
 use crate::sql::{self, TableSql};
 use crate::{
     ChangeOp, Columns, Entity, Pool, Record, Store, StoreError, WriteKind, constraint_error,
@@ -55,15 +61,23 @@ pub enum BatchOutcome {
     /// The external id named a record holding exactly this document and these
     /// columns: nothing written.
     Unchanged,
+    /// A worker profile sent by this source under this external id was erased
+    /// (a tombstone, see `Store::erase_worker`): nothing written, until an admin
+    /// lifts the erasure (`Store::lift_erasure`).
+    Erased,
 }
 
 /// The record a batch document ended up as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchWrite {
+    /// Empty for [`BatchOutcome::Erased`].
     pub id: String,
-    /// The record's version after the batch.
+    /// The record's version after the batch; 0 for [`BatchOutcome::Erased`].
     pub version: i64,
     pub outcome: BatchOutcome,
+    /// The document would have changed `consent.share_with_employers` of a
+    /// profile whose consent staff decided: the stored `consent` was kept.
+    pub consent_kept: bool,
 }
 
 /// What the batch needs to know of a stored record to compare it.
@@ -143,21 +157,75 @@ impl Store {
                     }
                 }
 
+                // Workers whose consent staff decided, and tombstones.
+                let mut decided: HashSet<String> = HashSet::new();
+                let mut erased: HashSet<String> = HashSet::new();
+                let mut tombstone_key = None;
+                if entity == Entity::Worker {
+                    let ids: Vec<&str> = stored.values().map(|row| row.id.as_str()).collect();
+                    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                        let statement = lookup_in(params, CONSENT_DECIDED, chunk.len());
+                        let mut query = sqlx::query_scalar(AssertSqlSafe(statement));
+                        for id in chunk {
+                            query = query.bind(*id);
+                        }
+                        decided.extend(query.fetch_all(&mut *conn).await?);
+                    }
+                    let key = tombstone_key!(conn).await?;
+                    let hashes: Vec<String> = records[segment.clone()]
+                        .iter()
+                        .filter_map(|record| record.external_id)
+                        .filter(|external_id| !stored.contains_key(*external_id))
+                        .map(|external_id| tombstone_hash(&key, source, external_id))
+                        .collect();
+                    for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
+                        let statement = lookup_in(params, TOMBSTONES, chunk.len());
+                        let mut query = sqlx::query_scalar(AssertSqlSafe(statement));
+                        for hash in chunk {
+                            query = query.bind(hash.as_str());
+                        }
+                        erased.extend(query.fetch_all(&mut *conn).await?);
+                    }
+                    tombstone_key = Some(key);
+                }
+
                 let mut to_insert: Vec<usize> = Vec::new();
                 let mut changes: Vec<(&str, ChangeOp)> = Vec::new();
                 for index in segment.clone() {
                     let record = &records[index];
                     let existing = record.external_id.and_then(|key| stored.get(key));
                     let Some(existing) = existing else {
-                        to_insert.push(index);
+                        let tombstoned = match (&tombstone_key, record.external_id) {
+                            (Some(key), Some(external_id)) => {
+                                erased.contains(&tombstone_hash(key, source, external_id))
+                            }
+                            _ => false,
+                        };
+                        if tombstoned {
+                            writes[index] = Some(BatchWrite {
+                                id: String::new(),
+                                version: 0,
+                                outcome: BatchOutcome::Erased,
+                                consent_kept: false,
+                            });
+                        } else {
+                            to_insert.push(index);
+                        }
                         continue;
                     };
-                    if same_json(&existing.body, record.body) && existing.columns == *record.columns
-                    {
+                    let kept_consent = if decided.contains(&existing.id) {
+                        with_stored_consent(&existing.body, record.body)
+                    } else {
+                        None
+                    };
+                    let consent_kept = kept_consent.is_some();
+                    let body = kept_consent.as_deref().unwrap_or(record.body);
+                    if same_json(&existing.body, body) && existing.columns == *record.columns {
                         writes[index] = Some(BatchWrite {
                             id: existing.id.clone(),
                             version: existing.version,
                             outcome: BatchOutcome::Unchanged,
+                            consent_kept,
                         });
                         continue;
                     }
@@ -168,7 +236,7 @@ impl Store {
                         .bind(record.columns.sector.as_deref())
                         .bind(record.columns.province_code.as_deref())
                         .bind(record.columns.status.as_deref())
-                        .bind(record.body)
+                        .bind(body)
                         .fetch_one(&mut *conn)
                         .await
                         .map_err(|e| constraint_error(e, WriteKind::Upsert))?;
@@ -176,6 +244,7 @@ impl Store {
                         id: existing.id.clone(),
                         version: row.try_get("version")?,
                         outcome: BatchOutcome::Updated,
+                        consent_kept,
                     });
                     changes.push((existing.id.as_str(), ChangeOp::Update));
                 }
@@ -206,6 +275,7 @@ impl Store {
                             id: records[index].id.to_owned(),
                             version: 1,
                             outcome: BatchOutcome::Created,
+                            consent_kept: false,
                         });
                         changes.push((records[index].id, ChangeOp::Create));
                     }
@@ -393,6 +463,43 @@ fn lookup_by_external_ids(params: Params, table: &TableSql, count: usize) -> Str
         placeholders(params, 1, 1),
         placeholders(params, 2, count)
     )
+}
+
+/// Of the workers with these ids, those whose consent staff decided.
+const CONSENT_DECIDED: &str = "SELECT worker_id FROM consent_decisions WHERE worker_id IN";
+/// Of these tombstone hashes, those stored.
+const TOMBSTONES: &str = "SELECT key_hash FROM erasure_tombstones WHERE key_hash IN";
+
+/// `select` followed by `count` placeholders in parentheses.
+fn lookup_in(params: Params, select: &str, count: usize) -> String {
+    format!("{select} ({})", placeholders(params, 1, count))
+}
+
+/// `sent` with the `consent` of `stored`, when the two differ in
+/// `consent.share_with_employers` (a missing consent counts as not sharing);
+/// `None` when they agree, or either is not a JSON object.
+fn with_stored_consent(stored: &str, sent: &str) -> Option<String> {
+    let stored: serde_json::Value = serde_json::from_str(stored).ok()?;
+    let mut sent: serde_json::Value = serde_json::from_str(sent).ok()?;
+    let sharing = |document: &serde_json::Value| {
+        document["consent"]["share_with_employers"]
+            .as_bool()
+            .unwrap_or(false)
+    };
+    if sharing(&stored) == sharing(&sent) {
+        return None;
+    }
+    let consent = stored
+        .get("consent")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let object = sent.as_object_mut()?;
+    if consent.is_null() {
+        object.remove("consent");
+    } else {
+        object.insert("consent".to_string(), consent);
+    }
+    serde_json::to_string(&sent).ok()
 }
 
 /// Whether two JSON texts hold the same document: equal text, or equal once

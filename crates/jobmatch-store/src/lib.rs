@@ -359,9 +359,62 @@ macro_rules! write_tx {
     };
 }
 
+/// The body of [`Store::update`] inside a writing transaction on `$conn`:
+/// replaces the record (if at `$expected` version, when `Some`) and appends an
+/// `update` change; evaluates to `Result<Record, StoreError>`.
+macro_rules! update_in_tx {
+    ($conn:ident, $entity:expr, $id:expr, $expected:expr, $columns:expr, $body_text:expr, $now_text:expr) => {
+        async {
+            let table = $entity.sql();
+            let statement = match $expected {
+                Some(_) => table.update_if_version,
+                None => table.update,
+            };
+            let mut query = sqlx::query(statement)
+                .bind($id)
+                .bind($now_text)
+                .bind($columns.employer_id.as_deref())
+                .bind($columns.sector.as_deref())
+                .bind($columns.province_code.as_deref())
+                .bind($columns.status.as_deref())
+                .bind($body_text);
+            if let Some(version) = $expected {
+                query = query.bind(version);
+            }
+            let row = query
+                .fetch_optional(&mut *$conn)
+                .await
+                .map_err(|e| constraint_error(e, WriteKind::Upsert))?;
+            let Some(row) = row else {
+                // Nothing updated: tell a missing record from a stale version.
+                let current: Option<i64> = sqlx::query_scalar(table.version_by_id)
+                    .bind($id)
+                    .fetch_optional(&mut *$conn)
+                    .await?;
+                return Err(match current {
+                    Some(current) => StoreError::VersionMismatch { current },
+                    None => StoreError::NotFound,
+                });
+            };
+            let record = record_from_row(&row)?;
+            sqlx::query(sql::INSERT_CHANGE)
+                .bind($entity.as_str())
+                .bind($id)
+                .bind(ChangeOp::Update.as_str())
+                .bind($now_text)
+                .execute(&mut *$conn)
+                .await?;
+            Ok::<Record, StoreError>(record)
+        }
+        .await
+    };
+}
+
 // Declared after the macros above, which it uses.
 mod privacy;
-pub use privacy::{AuditAction, AuditEvent, AuditFilter, AuditRecord, ErasedCount, GroupCount};
+pub use privacy::{
+    AuditAction, AuditEvent, AuditFilter, AuditRecord, ConsentDecision, ErasedCount, GroupCount,
+};
 // Declared after the macros above, which it uses.
 mod batch;
 pub use batch::{BatchOutcome, BatchRecord, BatchWrite};
@@ -731,48 +784,18 @@ impl Store {
         body: &serde_json::Value,
         audit: Option<&AuditEvent<'_>>,
     ) -> Result<Record, StoreError> {
-        let table = entity.sql();
         let now_text = format_time(now())?;
         let body_text = serde_json::to_string(body).map_err(StoreError::Json)?;
         write_tx!(self, |conn| {
-            let statement = match expected_version {
-                Some(_) => table.update_if_version,
-                None => table.update,
-            };
-            let mut query = sqlx::query(statement)
-                .bind(id)
-                .bind(now_text.as_str())
-                .bind(columns.employer_id.as_deref())
-                .bind(columns.sector.as_deref())
-                .bind(columns.province_code.as_deref())
-                .bind(columns.status.as_deref())
-                .bind(body_text.as_str());
-            if let Some(version) = expected_version {
-                query = query.bind(version);
-            }
-            let row = query
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(|e| constraint_error(e, WriteKind::Upsert))?;
-            let Some(row) = row else {
-                // Nothing updated: tell a missing record from a stale version.
-                let current: Option<i64> = sqlx::query_scalar(table.version_by_id)
-                    .bind(id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                return Err(match current {
-                    Some(current) => StoreError::VersionMismatch { current },
-                    None => StoreError::NotFound,
-                });
-            };
-            let record = record_from_row(&row)?;
-            sqlx::query(sql::INSERT_CHANGE)
-                .bind(entity.as_str())
-                .bind(id)
-                .bind(ChangeOp::Update.as_str())
-                .bind(now_text.as_str())
-                .execute(&mut *conn)
-                .await?;
+            let record = update_in_tx!(
+                conn,
+                entity,
+                id,
+                expected_version,
+                columns,
+                body_text.as_str(),
+                now_text.as_str()
+            )?;
             if let Some(event) = audit {
                 privacy::append_audit!(conn, now_text.as_str(), event)?;
             }

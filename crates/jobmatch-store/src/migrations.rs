@@ -60,6 +60,12 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "0004_idempotency_expiry.sql",
         include_str!("../migrations/sqlite/0004_idempotency_expiry.sql"),
     ),
+    (
+        5,
+        "erasure_tombstones",
+        "0005_erasure_tombstones.sql",
+        include_str!("../migrations/sqlite/0005_erasure_tombstones.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -86,6 +92,12 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         "idempotency_expiry",
         "0004_idempotency_expiry.sql",
         include_str!("../migrations/postgres/0004_idempotency_expiry.sql"),
+    ),
+    (
+        5,
+        "erasure_tombstones",
+        "0005_erasure_tombstones.sql",
+        include_str!("../migrations/postgres/0005_erasure_tombstones.sql"),
     ),
 ];
 

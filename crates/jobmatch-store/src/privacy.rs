@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{
-    ChangeOp, Entity, Pool, Record, Store, StoreError, WriteKind, constraint_error, finish,
-    format_time, now, parse_time, record_from_row, sql,
+    ChangeOp, Columns, Entity, Pool, Record, Store, StoreError, WriteKind, constraint_error,
+    finish, format_time, now, parse_time, record_from_row, sql,
 };
 
 /// Why personal data was touched; stored as its snake_case code.
@@ -97,7 +97,77 @@ pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_log \
      (at, key_id, role, action, worker_id, vacancy_id, request_id) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-const WORKER_PROVINCE: &str = "SELECT province_code FROM workers WHERE id = $1";
+const WORKER_PROVINCE: &str =
+    "SELECT province_code, source, external_id FROM workers WHERE id = $1";
+
+/// Name of the deployment secret that keys [`tombstone_hash`].
+pub(crate) const TOMBSTONE_SECRET: &str = "erasure_tombstone_key";
+
+const INSERT_TOMBSTONE: &str = "INSERT INTO erasure_tombstones (key_hash, erased_on) \
+     VALUES ($1, $2) ON CONFLICT (key_hash) DO NOTHING";
+
+const DELETE_TOMBSTONE: &str = "DELETE FROM erasure_tombstones WHERE key_hash = $1";
+
+const RECORD_CONSENT_DECISION: &str = "INSERT INTO consent_decisions \
+     (worker_id, key_id, role, decided_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (worker_id) DO UPDATE SET key_id = excluded.key_id, role = excluded.role, \
+     decided_at = excluded.decided_at";
+
+const CONSENT_DECISION: &str =
+    "SELECT key_id, role, decided_at FROM consent_decisions WHERE worker_id = $1";
+
+/// The tombstone of an erased profile sent as `external_id` by `source`: hex
+/// HMAC-SHA-256 keyed by the deployment secret [`TOMBSTONE_SECRET`], over the
+/// source (length-prefixed, so that ("ab", "c") and ("a", "bc") differ) and
+/// the external id. Without the key no guess of an id can be checked.
+pub(crate) fn tombstone_hash(key: &str, source: &str, external_id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(&(source.len() as u64).to_be_bytes());
+    mac.update(source.as_bytes());
+    mac.update(external_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A fresh secret for [`TOMBSTONE_SECRET`]: 244 random bits.
+pub(crate) fn new_tombstone_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The deployment's tombstone key, created on first use, read inside the
+/// caller's transaction `$conn`.
+macro_rules! tombstone_key {
+    ($conn:expr) => {
+        async {
+            sqlx::query(crate::privacy::INSERT_SECRET)
+                .bind(crate::privacy::TOMBSTONE_SECRET)
+                .bind(crate::privacy::new_tombstone_secret())
+                .execute(&mut *$conn)
+                .await?;
+            let key: String = sqlx::query_scalar(crate::privacy::SELECT_SECRET)
+                .bind(crate::privacy::TOMBSTONE_SECRET)
+                .fetch_one(&mut *$conn)
+                .await?;
+            Ok::<String, crate::StoreError>(key)
+        }
+    };
+}
+pub(crate) use tombstone_key;
+
+/// Who last decided a profile's consent to share with employers, when staff or
+/// an admin changed it (`PATCH /v1/workers/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentDecision {
+    pub key_id: String,
+    pub role: String,
+    /// RFC 3339.
+    pub decided_at: String,
+}
 
 const COUNT_ERASURE: &str = "INSERT INTO erased_workers (province_code, month, erased) \
      VALUES ($1, $2, 1) \
@@ -116,10 +186,10 @@ const PARTNER_EMPLOYERS: &str = "SELECT id FROM employers WHERE source = $1 \
      UNION SELECT employer_id FROM partner_links WHERE key_id = $1 \
      ORDER BY 1";
 
-const INSERT_SECRET: &str =
+pub(crate) const INSERT_SECRET: &str =
     "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
 
-const SELECT_SECRET: &str = "SELECT value FROM server_secrets WHERE name = $1";
+pub(crate) const SELECT_SECRET: &str = "SELECT value FROM server_secrets WHERE name = $1";
 
 const WORKERS_BY_PROVINCE_AND_STATUS: &str = "SELECT province_code AS a, status AS b, COUNT(*) AS n \
      FROM workers GROUP BY province_code, status ORDER BY 1, 2";
@@ -195,13 +265,23 @@ impl Store {
         let at = format_time(now)?;
         let month = now.format("%Y-%m").to_string();
         let erased = write_tx!(self, |conn| {
-            let province: Option<Option<String>> = sqlx::query_scalar(WORKER_PROVINCE)
-                .bind(event.worker_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let Some(province) = province else {
+            let row: Option<(Option<String>, Option<String>, Option<String>)> =
+                sqlx::query_as(WORKER_PROVINCE)
+                    .bind(event.worker_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let Some((province, source, external_id)) = row else {
                 return Ok(false);
             };
+            if let (Some(source), Some(external_id)) = (source, external_id) {
+                // So that a re-send of the same item cannot bring the person back.
+                let key = tombstone_key!(conn).await?;
+                sqlx::query(INSERT_TOMBSTONE)
+                    .bind(tombstone_hash(&key, &source, &external_id))
+                    .bind(now.format("%Y-%m-%d").to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
             sqlx::query(table.delete)
                 .bind(event.worker_id)
                 .execute(&mut *conn)
@@ -239,6 +319,97 @@ impl Store {
             }
         }
         Ok(erased)
+    }
+
+    /// Lets `source` register a profile under `external_id` again after its
+    /// erasure: removes the tombstone. `Ok(false)` if there was none.
+    pub async fn lift_erasure(&self, source: &str, external_id: &str) -> Result<bool, StoreError> {
+        write_tx!(self, |conn| {
+            let key = tombstone_key!(conn).await?;
+            let lifted = sqlx::query(DELETE_TOMBSTONE)
+                .bind(tombstone_hash(&key, source, external_id))
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok(lifted > 0)
+        })
+    }
+
+    /// Whether a profile sent as `external_id` by `source` was erased and not
+    /// lifted since.
+    pub async fn is_erased(&self, source: &str, external_id: &str) -> Result<bool, StoreError> {
+        write_tx!(self, |conn| {
+            let key = tombstone_key!(conn).await?;
+            let found: Option<String> =
+                sqlx::query_scalar("SELECT key_hash FROM erasure_tombstones WHERE key_hash = $1")
+                    .bind(tombstone_hash(&key, source, external_id))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            Ok(found.is_some())
+        })
+    }
+
+    /// Updates a worker's profile as [`Store::update`] does and, in the same
+    /// transaction, records that `key_id` (of `role`) decided its consent now,
+    /// when `consent_decided` says the change set or changed
+    /// `consent.share_with_employers`: a batch item or import never overrides
+    /// that decision.
+    pub async fn update_worker(
+        &self,
+        id: &str,
+        expected_version: Option<i64>,
+        columns: &Columns,
+        body: &serde_json::Value,
+        consent_decided: Option<(&str, &str)>,
+        audit: Option<&AuditEvent<'_>>,
+    ) -> Result<Record, StoreError> {
+        let Some((key_id, role)) = consent_decided else {
+            return self
+                .update_audited(Entity::Worker, id, expected_version, columns, body, audit)
+                .await;
+        };
+        let now_text = format_time(now())?;
+        let body_text = serde_json::to_string(body).map_err(StoreError::Json)?;
+        write_tx!(self, |conn| {
+            let record = update_in_tx!(
+                conn,
+                Entity::Worker,
+                id,
+                expected_version,
+                columns,
+                body_text.as_str(),
+                now_text.as_str()
+            )?;
+            sqlx::query(RECORD_CONSENT_DECISION)
+                .bind(id)
+                .bind(key_id)
+                .bind(role)
+                .bind(now_text.as_str())
+                .execute(&mut *conn)
+                .await?;
+            if let Some(event) = audit {
+                append_audit!(conn, now_text.as_str(), event)?;
+            }
+            Ok(record)
+        })
+    }
+
+    /// The last consent decision staff or an admin made for a worker, if any.
+    pub async fn consent_decision(
+        &self,
+        worker_id: &str,
+    ) -> Result<Option<ConsentDecision>, StoreError> {
+        with_pool!(self, |pool| {
+            let row: Option<(String, String, String)> = sqlx::query_as(CONSENT_DECISION)
+                .bind(worker_id)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(|(key_id, role, decided_at)| ConsentDecision {
+                key_id,
+                role,
+                decided_at,
+            }))
+        })
     }
 
     /// Appends one event to the audit log on its own.

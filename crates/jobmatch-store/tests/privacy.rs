@@ -769,3 +769,187 @@ async fn a_change_answered_with_the_profile_logs_its_read_only_when_it_commits()
     })
     .await;
 }
+
+/// A worker document as a partner sends it, under `external_id`.
+fn partner_worker(sharing: bool) -> String {
+    json!({
+        "full_name": "Sokha Chan",
+        "phone": "+85512345678",
+        "province_code": "15",
+        "consent": {"share_with_employers": sharing, "recorded_at": "2025-07-14T09:12:33Z"}
+    })
+    .to_string()
+}
+
+async fn send_batch(store: &Store, external_id: &str, body: &str) -> jobmatch_store::BatchWrite {
+    let columns = Columns {
+        province_code: Some("15".to_string()),
+        status: Some("seeking".to_string()),
+        ..Columns::default()
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut writes = store
+        .upsert_many(
+            Entity::Worker,
+            "partner-key",
+            &[jobmatch_store::BatchRecord {
+                id: &id,
+                external_id: Some(external_id),
+                columns: &columns,
+                body,
+            }],
+        )
+        .await
+        .expect("batch written");
+    writes.pop().expect("one write")
+}
+
+/// Issue 11, item 5: an erased profile leaves a tombstone that refuses the
+/// same source's re-send until it is lifted, and holds nothing personal.
+#[tokio::test]
+async fn a_resent_batch_item_does_not_bring_an_erased_profile_back_until_lifted() {
+    on_every_backend(|store, url| async move {
+        let first = send_batch(&store, "KOBO-0042", &partner_worker(true)).await;
+        assert_eq!(first.outcome, jobmatch_store::BatchOutcome::Created);
+        assert!(
+            store
+                .erase_worker(&event(AuditAction::ProfileErased, &first.id))
+                .await
+                .expect("erased")
+        );
+        assert!(store.is_erased("partner-key", "KOBO-0042").await.unwrap());
+        assert!(!store.is_erased("other-key", "KOBO-0042").await.unwrap());
+
+        let again = send_batch(&store, "KOBO-0042", &partner_worker(true)).await;
+        assert_eq!(again.outcome, jobmatch_store::BatchOutcome::Erased);
+        assert_eq!(store.get(Entity::Worker, &first.id).await.unwrap(), None);
+        let page = store
+            .list(
+                Entity::Worker,
+                &jobmatch_store::ListFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.is_empty(), "nobody was registered again: {page:?}");
+
+        // The tombstone holds neither the source nor the external id.
+        let tombstones = raw_texts(
+            &url,
+            "SELECT key_hash || ' ' || erased_on FROM erasure_tombstones",
+        )
+        .await;
+        assert_eq!(tombstones.len(), 1);
+        assert!(
+            !tombstones[0].contains("KOBO") && !tombstones[0].contains("partner"),
+            "{tombstones:?}"
+        );
+
+        // Another source may use the same external id; after lifting, so may this one.
+        let other = store
+            .upsert_many(
+                Entity::Worker,
+                "other-key",
+                &[jobmatch_store::BatchRecord {
+                    id: &uuid::Uuid::new_v4().to_string(),
+                    external_id: Some("KOBO-0042"),
+                    columns: &Columns::default(),
+                    body: &partner_worker(true),
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(other[0].outcome, jobmatch_store::BatchOutcome::Created);
+        assert!(
+            store
+                .lift_erasure("partner-key", "KOBO-0042")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .lift_erasure("partner-key", "KOBO-0042")
+                .await
+                .unwrap()
+        );
+        let lifted = send_batch(&store, "KOBO-0042", &partner_worker(true)).await;
+        assert_eq!(lifted.outcome, jobmatch_store::BatchOutcome::Created);
+    })
+    .await;
+}
+
+/// Issue 11, item 5: once staff decided consent, a batch re-send keeps it.
+#[tokio::test]
+async fn a_resent_batch_item_keeps_the_consent_staff_decided_later() {
+    on_every_backend(|store, _url| async move {
+        let first = send_batch(&store, "KOBO-0043", &partner_worker(true)).await;
+        let stored = store.get(Entity::Worker, &first.id).await.unwrap().unwrap();
+        let mut withdrawn = stored.body.clone();
+        withdrawn["consent"] =
+            json!({"share_with_employers": false, "recorded_at": "2025-08-01T10:00:00Z"});
+        store
+            .update_worker(
+                &first.id,
+                None,
+                &stored.columns,
+                &withdrawn,
+                Some(("staff-key", "staff")),
+                None,
+            )
+            .await
+            .expect("staff withdrew consent");
+        let decision = store.consent_decision(&first.id).await.unwrap().unwrap();
+        assert_eq!(
+            (decision.key_id.as_str(), decision.role.as_str()),
+            ("staff-key", "staff")
+        );
+
+        // The partner sends its old copy again, and a changed phone with it.
+        let mut resent: serde_json::Value = serde_json::from_str(&partner_worker(true)).unwrap();
+        resent["phone"] = json!("+85599999999");
+        let again = send_batch(&store, "KOBO-0043", &resent.to_string()).await;
+        assert_eq!(again.outcome, jobmatch_store::BatchOutcome::Updated);
+        assert!(again.consent_kept);
+        let now = store.get(Entity::Worker, &first.id).await.unwrap().unwrap();
+        assert_eq!(
+            now.body["consent"], withdrawn["consent"],
+            "staff's decision stands"
+        );
+        assert_eq!(
+            now.body["phone"], "+85599999999",
+            "the rest of the item applies"
+        );
+
+        // An item agreeing with staff's decision is an ordinary one.
+        let agreeing = send_batch(&store, "KOBO-0043", &now.body.to_string()).await;
+        assert_eq!(agreeing.outcome, jobmatch_store::BatchOutcome::Unchanged);
+        assert!(!agreeing.consent_kept);
+
+        // The decision goes with the profile.
+        store
+            .erase_worker(&event(AuditAction::ProfileErased, &first.id))
+            .await
+            .unwrap();
+        assert_eq!(store.consent_decision(&first.id).await.unwrap(), None);
+    })
+    .await;
+}
+
+/// The text column of every row `statement` selects, read with raw SQL.
+async fn raw_texts(url: &str, statement: &'static str) -> Vec<String> {
+    if url.starts_with("sqlite:") {
+        let mut connection = sqlx::SqliteConnection::connect(url).await.expect("raw");
+        sqlx::query_scalar(statement)
+            .fetch_all(&mut connection)
+            .await
+            .expect(statement)
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("raw");
+        sqlx::query_scalar(statement)
+            .fetch_all(&mut connection)
+            .await
+            .expect(statement)
+    }
+}

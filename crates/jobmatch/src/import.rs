@@ -91,6 +91,8 @@ pub struct Summary {
     pub updated: u64,
     pub unchanged: u64,
     pub rejected: u64,
+    /// Rows whose consent staff decided later: the stored consent was kept.
+    pub consent_kept: u64,
     pub elapsed: Duration,
 }
 
@@ -112,7 +114,15 @@ impl std::fmt::Display for Summary {
             self.rejected,
             self.elapsed.as_secs_f64(),
             self.rows_per_second()
-        )
+        )?;
+        if self.consent_kept > 0 {
+            write!(
+                f,
+                "; consent kept as staff decided for {}",
+                self.consent_kept
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -287,8 +297,23 @@ impl Tally {
             summary.read += 1;
             match outcome {
                 BatchItemOutcome::Created { .. } => summary.created += 1,
-                BatchItemOutcome::Existing { changed: true, .. } => summary.updated += 1,
-                BatchItemOutcome::Existing { changed: false, .. } => summary.unchanged += 1,
+                BatchItemOutcome::Existing {
+                    changed,
+                    consent_kept,
+                    ..
+                } => {
+                    if changed {
+                        summary.updated += 1;
+                    } else {
+                        summary.unchanged += 1;
+                    }
+                    if consent_kept {
+                        summary.consent_kept += 1;
+                        self.progress.suspend(|| {
+                            eprintln!("line {line}: consent.share_with_employers: staff decided this person's consent later; the stored consent was kept")
+                        });
+                    }
+                }
                 BatchItemOutcome::Rejected { errors } => {
                     summary.rejected += 1;
                     if summary.rejected as usize <= PRINTED_REJECTIONS {

@@ -125,6 +125,13 @@ enum Command {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Manage what erasures leave behind.
+    Erasures {
+        #[command(subcommand)]
+        command: ErasuresCommand,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Write a synthetic national-scale data set as NDJSON files for `import`.
@@ -213,6 +220,23 @@ enum KeysCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum ErasuresCommand {
+    /// Let a source register a profile under an external id again after staff
+    /// erased the profile it sent under that id. Until then its batch items and
+    /// imported rows with that id are rejected, so that a re-send cannot bring
+    /// an erased person back.
+    Lift {
+        /// The source: the sending key's id (from `keys list`) for the API, the
+        /// `--source` of `import`.
+        #[arg(long)]
+        source: String,
+        /// The external id the profile was sent with.
+        #[arg(long)]
+        external_id: String,
+    },
+}
+
 /// mimalloc instead of the system allocator: parsing and validating documents
 /// allocates small objects on every core at once, and glibc's arenas made
 /// threads wait on each other's locks (a third of an import's time in malloc and
@@ -238,6 +262,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { command, storage } => runtime.block_on(keys(command, storage)),
+        Command::Erasures { command, storage } => runtime.block_on(erasures(command, storage)),
         Command::Gen {
             workers,
             vacancies,
@@ -363,6 +388,22 @@ fn display_address(bind: &str, port: u16) -> String {
         host
     };
     format!("{host}:{port}")
+}
+
+async fn erasures(command: ErasuresCommand, storage: StorageArgs) -> anyhow::Result<()> {
+    let store = storage.open().await?;
+    match command {
+        ErasuresCommand::Lift {
+            source,
+            external_id,
+        } => {
+            if !store.lift_erasure(&source, &external_id).await? {
+                bail!("source {source} has no erased profile under that external id");
+            }
+            println!("source {source} may register that external id again");
+        }
+    }
+    Ok(())
 }
 
 async fn keys(command: KeysCommand, storage: StorageArgs) -> anyhow::Result<()> {

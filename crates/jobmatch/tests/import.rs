@@ -357,3 +357,81 @@ async fn a_generated_data_set_imports_whole_and_again_without_duplicates() {
         stderr(&output)
     );
 }
+
+/// Issue 11, item 5, through the import path: importing the same file again
+/// neither brings back a profile staff erased nor undoes the consent staff
+/// withdrew, until an admin lifts the erasure.
+#[tokio::test]
+async fn re_importing_keeps_erasures_and_staff_consent_until_an_erasure_is_lifted() {
+    let data = DataDir::new();
+    let rows = [worker("W-1", "15"), worker("W-2", "15")];
+    let file = data.file("workers.ndjson", &ndjson(&rows));
+    let first = data.import("workers", &file, &["--source", "kobo"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let store = data.store().await;
+    let erased = store
+        .get_by_external_id(Entity::Worker, "kobo", "W-1")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .erase_worker(&jobmatch_store::AuditEvent {
+            key_id: "staff-key",
+            role: "staff",
+            action: jobmatch_store::AuditAction::ProfileErased,
+            worker_id: &erased.id,
+            vacancy_id: None,
+            request_id: None,
+        })
+        .await
+        .unwrap();
+    let kept = store
+        .get_by_external_id(Entity::Worker, "kobo", "W-2")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut withdrawn = kept.body.clone();
+    withdrawn["consent"] = json!({"share_with_employers": false});
+    store
+        .update_worker(
+            &kept.id,
+            None,
+            &kept.columns,
+            &withdrawn,
+            Some(("staff-key", "staff")),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let again = data.import("workers", &file, &["--source", "kobo"]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert_eq!(count(&again, "created"), 0);
+    assert_eq!(count(&again, "rejected"), 1);
+    assert!(
+        stderr(&again).contains("line 1: external_id: "),
+        "{}",
+        stderr(&again)
+    );
+    assert!(
+        stdout(&again).contains("consent kept as staff decided for 1"),
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(store.count(Entity::Worker).await.unwrap(), 1);
+    let now = store.get(Entity::Worker, &kept.id).await.unwrap().unwrap();
+    assert_eq!(now.body["consent"]["share_with_employers"], false);
+
+    let lifted = data.jobmatch(&[
+        "erasures",
+        "lift",
+        "--source",
+        "kobo",
+        "--external-id",
+        "W-1",
+    ]);
+    assert!(lifted.status.success(), "{}", stderr(&lifted));
+    let last = data.import("workers", &file, &["--source", "kobo"]);
+    assert!(last.status.success(), "{}", stderr(&last));
+    assert_eq!(count(&last, "created"), 1);
+}

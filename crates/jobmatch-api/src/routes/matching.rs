@@ -8,7 +8,8 @@ use chrono::Utc;
 use jobmatch_domain::resources::{ProvinceCode, WorkerInput};
 use jobmatch_domain::{FieldError, Sector};
 use jobmatch_matching::{
-    CandidateQuery, MatchError, ScoredMatch, VacancyQuery, Weights, WorkerProfile,
+    CandidateQuery, EMPLOYER_SCORE_STEP, MatchError, ScoredMatch, VacancyQuery, Weights,
+    WorkerProfile,
 };
 use jobmatch_store::Entity;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::params::Params;
 use crate::policy::{Operation, Owner, Reach, authorize, authorize_record, reach_of};
-use crate::privacy::{EmployerCandidate, employer_view};
+use crate::privacy::{EmployerCandidate, employer_score, employer_view};
 use crate::state::AppState;
 
 /// Candidates as the vacancy's employer sees them (see `SECURITY.md`).
@@ -55,15 +56,18 @@ pub struct MatchList {
 pub struct CandidatesQuery {
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<u32>,
-    /// Leave out candidates scoring less (0 to 1).
+    /// Leave out candidates scoring less (0 to 1). For an employer key, compared with the
+    /// score it sees (in steps of 0.05).
     #[param(minimum = 0, maximum = 1)]
     pub min_score: Option<f64>,
     /// Only people whose home is in this province.
     #[param(value_type = Option<ProvinceCode>)]
     pub province_code: Option<String>,
-    /// Also list ineligible people, flagged, with the reason.
+    /// Also list ineligible people, flagged, with the reason. Staff and admins only:
+    /// ignored for employer keys.
     pub include_ineligible: Option<bool>,
-    /// Weights for this request, e.g. `skills:0.6,distance:0.2`; the others keep their defaults.
+    /// Weights for this request, e.g. `skills:0.6,distance:0.2`; the others keep their
+    /// defaults. Not for employer keys (400 naming `weights`).
     #[param(
         pattern = "^(skills|occupation|experience|distance|wage|preferences|related_skill_credit|wage_penalty):[0-9]+(\\.[0-9]+)?(,(skills|occupation|experience|distance|wage|preferences|related_skill_credit|wage_penalty):[0-9]+(\\.[0-9]+)?)*$",
         example = "skills:0.6,distance:0.2"
@@ -73,7 +77,8 @@ pub struct CandidatesQuery {
     /// reach are moved down this list, so that one strong returnee does not crowd every
     /// list: the score is multiplied by `1 / (1 + congestion_damping × ln(1 + n))` for
     /// `n` such vacancies, and the explanation says so. It re-ranks the best `2 × limit`
-    /// candidates by undamped score. 0 switches it off.
+    /// candidates by undamped score. 0 switches it off. Not for employer keys (400 naming
+    /// `congestion_damping`).
     #[param(minimum = 0, maximum = 1, default = json!(jobmatch_matching::DEFAULT_CONGESTION_DAMPING))]
     pub congestion_damping: Option<f64>,
 }
@@ -187,6 +192,40 @@ fn weights_of(text: Option<&str>, base: &Weights) -> Result<Option<Weights>, Api
     Ok(Some(weights))
 }
 
+/// Refuses, for an employer key, the parameters that move scores: with them an
+/// employer could turn a score into a person's exact distance, wage or years
+/// (`distance:1` makes the score a function of the distance alone). Refused
+/// rather than ignored, so that no client takes the default scores for its own.
+fn refuse_scoring_knobs(query: &CandidatesQuery) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if query.weights.is_some() {
+        errors.push(FieldError::new(
+            "weights",
+            "employer keys rank with the deployment's weights",
+        ));
+    }
+    if query.congestion_damping.is_some() {
+        errors.push(FieldError::new(
+            "congestion_damping",
+            "employer keys rank with the deployment's congestion damping",
+        ));
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest {
+        detail: format!(
+            "{} may not be set with an employer key",
+            errors
+                .iter()
+                .map(|error| error.field.as_str())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+        errors,
+    })
+}
+
 fn match_error(error: MatchError) -> ApiError {
     match error {
         MatchError::UnknownWorker(id) => ApiError::NotFound(format!("no worker has the id {id}")),
@@ -235,7 +274,11 @@ fn list(items: Vec<ScoredMatch>, weights: Weights) -> Result<HttpResponse, ApiEr
 /// required skills, and a sentence to read out. People who cannot take the job (too
 /// far and not willing to move, under age, not available in time, not seeking) are
 /// left out unless `include_ineligible` is set. Ties are broken by worker id.
-/// Employer keys may ask only for their own vacancies.
+/// Employer keys may ask only for their own vacancies, and see candidates only in the
+/// coarse values described in `SECURITY.md` ("What employers see"): the score to 0.05,
+/// distance, wage and years in bands; availability counts to the week, the wage from
+/// its band and experience in whole years; they may not set `weights` or
+/// `congestion_damping`.
 #[utoipa::path(
     tag = "matching",
     operation_id = "vacancy_candidates",
@@ -274,26 +317,42 @@ pub async fn vacancy_candidates(
         Some(employer_id)
     };
     let pseudonymised = principal.role == Role::Employer;
+    if pseudonymised {
+        refuse_scoring_knobs(&query)?;
+    }
+    let min_score = min_score_of(query.min_score)?;
     // The index is read-locked only while it ranks, never across a database call.
-    let (items, applied) = {
+    let (mut items, applied) = {
         let index = state.matching.read();
         let weights = weights_of(query.weights.as_deref(), index.weights())?;
         let applied = weights.unwrap_or(*index.weights());
         let request = CandidateQuery {
             today: Utc::now().date_naive(),
             limit: limit_of(query.limit)?,
-            min_score: min_score_of(query.min_score)?,
+            // An employer's `min_score` applies to the score it sees (in steps of
+            // 0.05), so that it cannot find an exact score by moving it: the
+            // index keeps every score that may round up to it.
+            min_score: if pseudonymised {
+                (min_score - EMPLOYER_SCORE_STEP / 2.0).max(0.0)
+            } else {
+                min_score
+            },
             province_code: query.province_code,
             weights,
             // The reasons of ineligible pairs can tell an exact age: staff only.
             include_ineligible: query.include_ineligible.unwrap_or(false) && !pseudonymised,
             congestion_damping: congestion_damping_of(query.congestion_damping)?,
+            employer_view: pseudonymised,
         };
         let items = index
             .candidates_for_vacancy(&id, &request)
             .map_err(match_error)?;
         (items, applied)
     };
+    if pseudonymised {
+        // Ranked by full score, so the kept ones are still the best `limit`.
+        items.retain(|scored| employer_score(scored.score) >= min_score);
+    }
     let Some(employer_id) = employer_id.filter(|_| pseudonymised) else {
         return list(items, applied);
     };

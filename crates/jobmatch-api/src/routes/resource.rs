@@ -147,7 +147,7 @@ pub struct ProfileReader<'a> {
 }
 
 impl<'a> ProfileReader<'a> {
-    fn reads(self, worker_id: &'a str) -> AuditEvent<'a> {
+    pub(crate) fn reads(self, worker_id: &'a str) -> AuditEvent<'a> {
         AuditEvent {
             key_id: &self.principal.key_id,
             role: self.principal.role.code(),
@@ -261,11 +261,14 @@ pub enum BatchItemOutcome {
         id: String,
     },
     /// Its `external_id` named a stored record, which now holds this document:
-    /// `changed` says whether that took a new version.
+    /// `changed` says whether that took a new version. `consent_kept`: the
+    /// document would have changed a consent staff decided, and the stored
+    /// `consent` was kept instead.
     Existing {
         id: String,
         version: i64,
         changed: bool,
+        consent_kept: bool,
     },
     /// Invalid: stored nothing. The errors are those a single create would answer
     /// with in its 422.
@@ -444,6 +447,10 @@ pub async fn write_batch<R: ResourceKind>(
                         id: write.id,
                         version: write.version,
                         changed: write.outcome == BatchOutcome::Updated,
+                        consent_kept: write.consent_kept,
+                    },
+                    BatchOutcome::Erased => BatchItemOutcome::Rejected {
+                        errors: vec![FieldError::new("external_id", ERASED_MESSAGE)],
                     },
                 }),
                 None => Err(ApiError::internal(std::io::Error::other(
@@ -453,6 +460,9 @@ pub async fn write_batch<R: ResourceKind>(
         })
         .collect()
 }
+
+/// Why a batch item naming an erased profile is refused.
+pub const ERASED_MESSAGE: &str = "names a profile this source sent before and that was erased; it is not registered again from this source until an admin lifts the erasure (jobmatch erasures lift)";
 
 /// Turns each valid vacancy whose `employer_id` names no employer into a rejection,
 /// with the create request's message, so that it cannot fail the whole batch.
@@ -570,40 +580,10 @@ pub async fn save_patch<R: ResourceKind>(
     expected_version: Option<i64>,
     document: &R,
 ) -> Result<Record, ApiError> {
-    save_patch_for(state, id, expected_version, document, None).await
-}
-
-/// [`save_patch`] for a document whose answer carries personal data: the
-/// change and the audit row of `reader` are one transaction.
-pub async fn save_patch_audited<R: ResourceKind>(
-    state: &AppState,
-    id: &str,
-    expected_version: Option<i64>,
-    document: &R,
-    reader: ProfileReader<'_>,
-) -> Result<Record, ApiError> {
-    save_patch_for(state, id, expected_version, document, Some(reader)).await
-}
-
-async fn save_patch_for<R: ResourceKind>(
-    state: &AppState,
-    id: &str,
-    expected_version: Option<i64>,
-    document: &R,
-    reader: Option<ProfileReader<'_>>,
-) -> Result<Record, ApiError> {
     let body = serde_json::to_value(document).map_err(ApiError::internal)?;
-    let audit = reader.map(|reader| reader.reads(id));
     Ok(state
         .store
-        .update_audited(
-            R::ENTITY,
-            id,
-            expected_version,
-            &document.columns(),
-            &body,
-            audit.as_ref(),
-        )
+        .update(R::ENTITY, id, expected_version, &document.columns(), &body)
         .await?)
 }
 

@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, ResourceKind, record_response};
-use crate::auth::{Principal, authorize_with_current_links};
+use crate::auth::{Principal, Role, authorize_with_current_links};
 use crate::error::{ApiError, Problem};
 use crate::params::{Params, province_filter, uuid_filter};
 use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
+use crate::privacy::EMPLOYER_MIN_AGES;
 use crate::routes::ops::SEARCH_RETRY_AFTER_SECONDS;
 use crate::state::AppState;
 
@@ -150,6 +151,34 @@ async fn require_posting_for(
     .await
 }
 
+/// An employer key may set `min_age` only to the lower bound of an age band
+/// ([`EMPLOYER_MIN_AGES`]): any other minimum would let it tell, from who is
+/// listed for its vacancy, ages the age band hides. `before` is the stored value
+/// (a change keeps any value staff set).
+fn require_employer_min_age(
+    principal: &Principal,
+    vacancy: &VacancyInput,
+    before: Option<u8>,
+) -> Result<(), ApiError> {
+    match vacancy.min_age {
+        Some(age)
+            if principal.role == Role::Employer
+                && Some(age) != before
+                && !EMPLOYER_MIN_AGES.contains(&age) =>
+        {
+            let allowed: Vec<String> = EMPLOYER_MIN_AGES.iter().map(u8::to_string).collect();
+            Err(ApiError::Validation(vec![FieldError::new(
+                "min_age",
+                format!(
+                    "with an employer key, must be the lower bound of an age band: {}",
+                    allowed.join(", ")
+                ),
+            )]))
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn require_employer_exists(state: &AppState, employer_id: &str) -> Result<(), ApiError> {
     let exists = resource::check_id(employer_id).is_ok()
         && state
@@ -193,6 +222,7 @@ pub async fn create_vacancy(
     let object = resource::read_object(&request, payload).await?;
     let vacancy: VacancyInput = crate::body::validated(object, state.reference)?;
     require_posting_for(&state, &principal, &vacancy.employer_id).await?;
+    require_employer_min_age(&principal, &vacancy, None)?;
     require_employer_exists(&state, &vacancy.employer_id).await?;
     let (status, record) = resource::store_new(&state, &principal, &vacancy).await?;
     resource::wait_if_asked(&state, &request).await?;
@@ -262,6 +292,12 @@ pub async fn update_vacancy(
         require_posting_for(&state, &principal, &vacancy.employer_id).await?;
         require_employer_exists(&state, &vacancy.employer_id).await?;
     }
+    let stored_min_age = existing
+        .body
+        .get("min_age")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|age| u8::try_from(age).ok());
+    require_employer_min_age(&principal, &vacancy, stored_min_age)?;
     let record = resource::save_patch(&state, &id, expected, &vacancy).await?;
     resource::wait_if_asked(&state, &request).await?;
     Ok(record_response(StatusCode::OK, &record))

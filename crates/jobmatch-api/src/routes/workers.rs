@@ -176,6 +176,13 @@ pub struct BatchItemReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub changed: Option<bool>,
+    /// `existing` only, and only when true: the item's
+    /// `consent.share_with_employers` differed from a decision staff made later
+    /// (`PATCH /v1/workers/{id}`); the stored `consent` was kept, the rest of the
+    /// item applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub consent_kept: Option<bool>,
     /// `rejected` only: every bad field, as in the 422 of `POST /v1/workers`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -210,6 +217,12 @@ pub struct BatchReport {
 /// and left as it is otherwise) or `rejected` (with the same `errors` as the 422
 /// of a single create). Valid items are stored even when others are rejected,
 /// all in one transaction. More than 1,000 items is a 422 naming `items`.
+///
+/// A re-send never undoes what staff did: an item whose `external_id` names a
+/// profile this key sent and staff erased is `rejected` naming `external_id`
+/// (until an admin runs `jobmatch erasures lift`), and an item that would change
+/// `consent.share_with_employers` after staff decided it keeps the stored consent
+/// (`consent_kept: true`).
 #[utoipa::path(
     tag = "workers",
     operation_id = "create_workers_batch",
@@ -309,6 +322,7 @@ fn batch_report(outcomes: Vec<BatchItemOutcome>) -> BatchReport {
                     id: Some(id),
                     version: Some(1),
                     changed: None,
+                    consent_kept: None,
                     errors: None,
                 }
             }
@@ -316,6 +330,7 @@ fn batch_report(outcomes: Vec<BatchItemOutcome>) -> BatchReport {
                 id,
                 version,
                 changed,
+                consent_kept,
             } => {
                 report.existing += 1;
                 BatchItemReport {
@@ -324,6 +339,7 @@ fn batch_report(outcomes: Vec<BatchItemOutcome>) -> BatchReport {
                     id: Some(id),
                     version: Some(version),
                     changed: Some(changed),
+                    consent_kept: consent_kept.then_some(true),
                     errors: None,
                 }
             }
@@ -335,6 +351,7 @@ fn batch_report(outcomes: Vec<BatchItemOutcome>) -> BatchReport {
                     id: None,
                     version: None,
                     changed: None,
+                    consent_kept: None,
                     errors: Some(errors),
                 }
             }
@@ -385,7 +402,9 @@ pub async fn get_worker(
 /// Change a returnee profile
 ///
 /// A JSON merge patch (RFC 7396), validated as a whole. Send `If-Match` with the
-/// ETag you read to refuse the change if someone else changed it first.
+/// ETag you read to refuse the change if someone else changed it first. A patch that
+/// sets `consent` records the decision: a partner's batch or an import never changes
+/// `consent.share_with_employers` afterwards.
 #[utoipa::path(
     tag = "workers",
     operation_id = "update_worker",
@@ -420,6 +439,10 @@ pub async fn update_worker(
     {
         consent.insert("recorded_at".to_string(), Value::Null);
     }
+    // A consent set here is staff's decision: no partner re-send may undo it.
+    let consent_decided = patch
+        .contains_key("consent")
+        .then_some((principal.key_id.as_str(), principal.role.code()));
     let (worker, expected) =
         resource::merge_patch::<WorkerInput>(&state, &request, &existing, patch).await?;
     // The answer carries the whole profile back: audited like a read.
@@ -428,7 +451,19 @@ pub async fn update_worker(
         principal: &principal,
         request_id: &request_id,
     };
-    let record = resource::save_patch_audited(&state, &id, expected, &worker, reader).await?;
+    let audit = reader.reads(&id);
+    let body = serde_json::to_value(&worker).map_err(ApiError::internal)?;
+    let record = state
+        .store
+        .update_worker(
+            &id,
+            expected,
+            &worker.columns(),
+            &body,
+            consent_decided,
+            Some(&audit),
+        )
+        .await?;
     resource::wait_if_asked(&state, &request).await?;
     Ok(profile_response(StatusCode::OK, &record))
 }

@@ -189,3 +189,117 @@ async fn a_batch_that_is_not_a_list_of_at_most_1000_items_is_a_422_naming_items(
     );
     assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 1);
 }
+
+/// Issue 11, item 5: after staff erase a profile a partner sent, the partner's
+/// re-send of the same item is refused, naming `external_id`, and nobody is
+/// registered again.
+#[tokio::test]
+async fn a_partners_re_send_does_not_bring_back_an_erased_profile() {
+    let app = spawn_app().await;
+    let items = json!({"items": [worker("KOBO-7")]});
+    let first: Value = app
+        .post("/v1/workers/batch", &app.partner_key, &items)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(statuses(&first), ["created"]);
+    let id = first["items"][0]["id"].as_str().expect("id");
+    let erased = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/workers/{id}"),
+            &app.staff_key,
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(erased.status(), 204);
+
+    let again: Value = app
+        .post("/v1/workers/batch", &app.partner_key, &items)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(statuses(&again), ["rejected"], "{again}");
+    assert_eq!(error_fields(&again["items"][0]), ["external_id"]);
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 0);
+    let listed: Value = app
+        .get("/v1/workers", &app.staff_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["items"], json!([]), "the erased person is not back");
+}
+
+/// Issue 11, item 5: after staff withdraw consent, a partner's re-send with
+/// `share_with_employers: true` keeps staff's decision and says so; the rest of
+/// the item applies.
+#[tokio::test]
+async fn a_partners_re_send_does_not_restore_consent_staff_withdrew() {
+    let app = spawn_app().await;
+    let mut sharing = worker("KOBO-8");
+    sharing["consent"] = json!({"share_with_employers": true});
+    let first: Value = app
+        .post(
+            "/v1/workers/batch",
+            &app.partner_key,
+            &json!({"items": [sharing.clone()]}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = first["items"][0]["id"].as_str().expect("id").to_string();
+    let withdrawn = app
+        .patch(
+            &format!("/v1/workers/{id}"),
+            &app.staff_key,
+            &json!({"consent": {"share_with_employers": false}}),
+            None,
+        )
+        .await;
+    assert_eq!(withdrawn.status(), 200);
+
+    let mut resent = sharing.clone();
+    resent["phone"] = json!("011 222 333");
+    let again: Value = app
+        .post(
+            "/v1/workers/batch",
+            &app.partner_key,
+            &json!({"items": [resent]}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(statuses(&again), ["existing"], "{again}");
+    assert_eq!(again["items"][0]["consent_kept"], true, "{again}");
+    assert_eq!(again["items"][0]["changed"], true, "{again}");
+    let stored: Value = app
+        .get(&format!("/v1/workers/{id}"), &app.staff_key)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stored["consent"]["share_with_employers"], false, "{stored}");
+    assert_eq!(stored["phone"], "+85511222333", "{stored}");
+
+    // An item that agrees with staff's decision is an ordinary re-send.
+    let mut agreeing = sharing;
+    agreeing["consent"] = json!({"share_with_employers": false});
+    let agreed: Value = app
+        .post(
+            "/v1/workers/batch",
+            &app.partner_key,
+            &json!({"items": [agreeing]}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(statuses(&agreed), ["existing"], "{agreed}");
+    assert!(agreed["items"][0].get("consent_kept").is_none(), "{agreed}");
+}

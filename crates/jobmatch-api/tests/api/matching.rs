@@ -648,3 +648,257 @@ async fn kept_candidate_lists_take_in_a_partners_batch() {
         assert_eq!(kept["items"].as_array().map(Vec::len), Some(20), "{kept}");
     }
 }
+
+/// An occupation of the embedded taxonomy.
+fn some_occupation() -> String {
+    jobmatch_domain::Reference::embedded()
+        .taxonomy
+        .occupations()[0]
+        .id
+        .clone()
+}
+
+/// Two people who differ only within what an employer may learn: age (30 and
+/// 32, both `25-34`), availability (a Tuesday and a Thursday of the same week),
+/// expected wage (255 and 270 USD, both `250-299`) and experience (3.2 and 3.6
+/// years, both 3 whole years; matching keeps quarter years).
+fn banded_twins(skill: &str, today: chrono::NaiveDate, monday: chrono::NaiveDate) -> [Value; 2] {
+    use chrono::{Days, Months};
+    let twin = |age: u32, weekday_offset: u64, wage: f64, years: f64| {
+        json!({
+            "full_name": format!("Twin aged {age}"),
+            "date_of_birth": today
+                .checked_sub_months(Months::new(12 * age))
+                .and_then(|born| born.checked_sub_days(Days::new(10)))
+                .expect("date")
+                .to_string(),
+            "province_code": "12",
+            "skills": [{"skill": skill, "level": 3, "years": 4}],
+            "max_travel_km": 40,
+            "expected_wage_usd": wage,
+            "available_from": (monday + Days::new(weekday_offset)).to_string(),
+            "experience": [{"occupation": some_occupation(), "years": years}],
+        })
+    };
+    [twin(30, 1, 255.0, 3.2), twin(32, 3, 270.0, 3.6)]
+}
+
+/// The employer's list, with each item's pseudonym taken out.
+async fn employer_items(app: &TestApp, vacancy: &str, key: &str) -> Vec<Value> {
+    let response = app
+        .get(&format!("/v1/vacancies/{vacancy}/candidates"), key)
+        .await;
+    assert_eq!(response.status(), 200);
+    let list: Value = response.json().await.expect("json");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| {
+            let mut item = item.clone();
+            item.as_object_mut().expect("object").remove("candidate");
+            item
+        })
+        .collect()
+}
+
+/// Issue 11, item 4: an employer moving its own vacancy's `min_age`, `starts_on`
+/// and wage, and reading its candidates, cannot tell apart two people who differ
+/// only within the bands it is shown; and the explanation it reads carries only
+/// those bands.
+#[tokio::test]
+async fn an_employer_cannot_tell_exact_ages_dates_or_wages_by_moving_its_vacancy() {
+    use chrono::{Datelike, Days, Utc};
+    let app = spawn_app().await;
+    let (sewing, _) = skills();
+    let employer = app.create_employer().await;
+    let employer_id = employer["id"].as_str().expect("id").to_string();
+    let key = app.employer_key(&employer_id).await;
+    let today = Utc::now().date_naive();
+    // A Monday far enough ahead that `starts_on` alone sets the deadline.
+    let ahead = today + Days::new(90);
+    let monday = ahead - Days::new(u64::from(ahead.weekday().num_days_from_monday()));
+    let vacancy_body = json!({
+        "employer_id": employer_id,
+        "title": "Sewing machine operator",
+        "sector": "garment",
+        "province_code": "12",
+        "positions": 2,
+        "wage_min_usd": 200,
+        "wage_max_usd": 300,
+        "min_age": 25,
+        "occupation": some_occupation(),
+        // The deadline (start + 30 days) is the Monday after the twins' week.
+        "starts_on": (monday + Days::new(7) - Days::new(30)).to_string(),
+        "required_skills": [{"skill": sewing, "min_level": 2}]
+    });
+    let response = app
+        .post("/v1/vacancies?wait_for=indexed", &key, &vacancy_body)
+        .await;
+    assert_eq!(response.status(), 201);
+    let vacancy: Value = response.json().await.expect("json");
+    let vacancy = vacancy["id"].as_str().expect("id").to_string();
+    for twin in banded_twins(&sewing, today, monday) {
+        created(&app, "/v1/workers", twin).await;
+    }
+    let path = format!("/v1/vacancies/{vacancy}?wait_for=indexed");
+    let change = |patch: Value| {
+        let app = &app;
+        let key = &key;
+        let path = &path;
+        async move { app.patch(path, key, &patch, None).await }
+    };
+
+    // Every list an employer can make shows both or neither, and the two alike.
+    let assert_alike = |items: Vec<Value>, what: String| {
+        assert!(
+            items.is_empty() || (items.len() == 2 && items[0] == items[1]),
+            "{what}: the twins are told apart: {items:#?}"
+        );
+        items.len()
+    };
+
+    // Ages: only the bands' lower bounds may be set.
+    for age in [31, 32, 30, 26] {
+        let refused = change(json!({"min_age": age})).await;
+        let problem = assert_problem(refused, 422).await;
+        assert_eq!(
+            crate::helpers::error_fields(&problem),
+            ["min_age"],
+            "{problem}"
+        );
+    }
+    let mut create_31 = vacancy_body.clone();
+    create_31["min_age"] = json!(31);
+    let refused = app.post("/v1/vacancies", &key, &create_31).await;
+    assert_eq!(
+        crate::helpers::error_fields(&assert_problem(refused, 422).await),
+        ["min_age"]
+    );
+    let mut listed_by_age = Vec::new();
+    for age in [18, 25, 35] {
+        assert_eq!(change(json!({"min_age": age})).await.status(), 200);
+        let items = employer_items(&app, &vacancy, &key).await;
+        listed_by_age.push(assert_alike(items, format!("min_age {age}")));
+    }
+    assert_eq!(listed_by_age, [2, 2, 0], "both are 25-34");
+    assert_eq!(change(json!({"min_age": 25})).await.status(), 200);
+
+    // Availability: a deadline (start + 30 days) on any day of the twins' week.
+    let mut listed_by_start = Vec::new();
+    for day in 0..=8u64 {
+        let starts_on = monday + Days::new(day) - Days::new(30);
+        let changed = change(json!({"starts_on": starts_on.to_string()})).await;
+        assert_eq!(changed.status(), 200);
+        let items = employer_items(&app, &vacancy, &key).await;
+        listed_by_start.push(assert_alike(items, format!("starts_on {starts_on}")));
+    }
+    // Listed from the Monday after their week: availability counts to the week.
+    assert_eq!(listed_by_start, [0, 0, 0, 0, 0, 0, 0, 2, 2]);
+    // Staff still see the exact dates: on Wednesday's deadline, one is in time.
+    let wednesday = monday + Days::new(2) - Days::new(30);
+    change(json!({"starts_on": wednesday.to_string()})).await;
+    let staff = candidates(&app, &vacancy, "").await;
+    assert_eq!(
+        staff["items"].as_array().expect("items").len(),
+        1,
+        "{staff}"
+    );
+    change(json!({"starts_on": (monday + Days::new(7) - Days::new(30)).to_string()})).await;
+
+    // Wages: the most offered on every side of the twins' expectations.
+    for top in [250, 255, 260, 265, 270, 275, 299, 300] {
+        let changed = change(json!({"wage_min_usd": 200, "wage_max_usd": top})).await;
+        assert_eq!(changed.status(), 200);
+        let items = employer_items(&app, &vacancy, &key).await;
+        assert_eq!(assert_alike(items, format!("wage_max_usd {top}")), 2);
+    }
+
+    // Experience: the minimum asked on every side of the twins' years.
+    for minimum in [3.0, 3.3, 3.5, 3.6, 3.7, 3.95, 4.0, 4.4, 4.6, 5.0] {
+        let changed = change(json!({"min_experience_years": minimum})).await;
+        assert_eq!(changed.status(), 200);
+        let items = employer_items(&app, &vacancy, &key).await;
+        assert_eq!(
+            assert_alike(items, format!("min_experience_years {minimum}")),
+            2
+        );
+    }
+
+    // The explanation carries only coarse values.
+    change(json!({"wage_max_usd": 240})).await;
+    let items = employer_items(&app, &vacancy, &key).await;
+    let item = &items[0];
+    assert_eq!(item["age_band"], "25-34");
+    let score = item["score"].as_f64().expect("score");
+    assert!(
+        ((score * 20.0).round() - score * 20.0).abs() < 1e-9,
+        "{score}"
+    );
+    let explanation = &item["explanation"];
+    for exact in [
+        "distance_km",
+        "travel_range_km",
+        "expected_wage_usd",
+        "qualified_elsewhere",
+    ] {
+        assert!(explanation.get(exact).is_none(), "{exact} in {explanation}");
+    }
+    assert_eq!(explanation["expected_wage_band_usd"], "250-299");
+    assert_eq!(explanation["distance_band_km"], "0-10");
+    assert_eq!(explanation["matched_skills"][0]["years"], "3-5");
+    for component in explanation["components"].as_array().expect("components") {
+        let score = component["score"].as_f64().expect("score");
+        assert!(
+            ((score * 4.0).round() - score * 4.0).abs() < 1e-9,
+            "{component}"
+        );
+    }
+    let text = explanation.to_string();
+    for exact in ["255", "270", " 30,", " 32,", "40 km"] {
+        assert!(!text.contains(exact), "{exact:?} in {text}");
+    }
+    assert!(
+        explanation["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .any(|reason| reason["code"] == "wage_above_offer"
+                && reason["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("250-299"))),
+        "{explanation}"
+    );
+
+    // No knob that moves scores: `distance:1` would make the score the distance.
+    let knobs = app
+        .get(
+            &format!("/v1/vacancies/{vacancy}/candidates?weights=distance:1&congestion_damping=0"),
+            &key,
+        )
+        .await;
+    let problem = assert_problem(knobs, 400).await;
+    assert_eq!(
+        crate::helpers::error_fields(&problem),
+        ["congestion_damping", "weights"]
+    );
+    // `min_score` counts against the score shown, in steps of 0.05.
+    let at = |min_score: f64| {
+        let app = &app;
+        let key = &key;
+        let vacancy = &vacancy;
+        async move {
+            let response = app
+                .get(
+                    &format!("/v1/vacancies/{vacancy}/candidates?min_score={min_score}"),
+                    key,
+                )
+                .await;
+            let list: Value = response.json().await.expect("json");
+            list["items"].as_array().expect("items").len()
+        }
+    };
+    assert_eq!(at(score).await, 2);
+    assert_eq!(at(score - 0.024).await, 2);
+    assert_eq!(at(score + 0.001).await, 0);
+}

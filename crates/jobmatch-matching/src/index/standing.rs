@@ -451,6 +451,7 @@ impl MatchIndex<'_> {
         province.is_none()
             && query.weights.is_none()
             && !query.include_ineligible
+            && !query.employer_view
             && needed <= STANDING_LENGTH
             && self.standing.settled()
     }
