@@ -74,6 +74,12 @@ pub enum ApiError {
     /// Over the key's request rate; `Retry-After` says when to try again.
     #[error("too many requests for this API key; retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The key already has `limit` batches in flight; `Retry-After` says when
+    /// to try again.
+    #[error(
+        "this API key already has {limit} batches in progress; retry after {retry_after_secs} s"
+    )]
+    TooManyBatches { limit: usize, retry_after_secs: u64 },
     /// The request took longer than the server allows one request to take.
     #[error("the request took longer than {limit_secs} s and was abandoned")]
     Timeout { limit_secs: u64 },
@@ -126,6 +132,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => ("method_not_allowed", "Method not allowed"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::TooManyRequests { .. } => ("rate_limited", "Too many requests"),
+            ApiError::TooManyBatches { .. } => ("too_many_batches", "Too many requests"),
             ApiError::Timeout { .. } => ("timeout", "Request timed out"),
             ApiError::Http { status, .. } => (http_problem_type(*status), "Request refused"),
             ApiError::Internal(_) => ("internal_error", "Internal error"),
@@ -179,7 +186,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::TooManyBatches { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Http { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -197,7 +206,10 @@ impl ResponseError for ApiError {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::TooManyBatches {
+                retry_after_secs, ..
+            } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::MethodNotAllowed { allow, .. } => {

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, BatchItem, BatchItemOutcome, ResourceKind, record_response};
 use crate::auth::Principal;
+use crate::body::BatchItems;
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
 use crate::policy::{Operation, authorize};
@@ -195,7 +196,10 @@ pub struct BatchReport {
 /// `external_id` before: it is updated when the item differs, `changed: true`,
 /// and left as it is otherwise) or `rejected` (with the same `errors` as the 422
 /// of a single create). Valid items are stored even when others are rejected,
-/// all in one transaction. More than 1,000 items is a 422 naming `items`.
+/// all in one transaction. More than 1,000 items is a 422 naming `items`. An
+/// item that gives a key twice is `rejected`, naming its path within the item;
+/// a key given twice in the body itself is a 400. A key may have two batches in
+/// flight: a third is answered 429 with `Retry-After`.
 #[utoipa::path(
     tag = "workers",
     operation_id = "create_workers_batch",
@@ -214,6 +218,9 @@ pub async fn create_workers_batch(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateWorkerBatch)?;
     crate::body::require_json_content_type(&request)?;
+    // Held until the answer is built, from before the body is read: a key's
+    // uploads count too, so one key holds at most this many 16 MiB bodies.
+    let _slot = state.rate_limits.claim_batch(&principal.key_id)?;
     let bytes = payload
         .to_bytes_limited(MAX_BATCH_BODY_BYTES)
         .await
@@ -221,47 +228,51 @@ pub async fn create_workers_batch(
             limit_bytes: MAX_BATCH_BODY_BYTES,
         })?
         .map_err(|error| ApiError::bad_request("body", format!("could not be read: {error}")))?;
-    let items = batch_items(&bytes)?;
+    // Parsing and validating up to 16 MiB takes a blocking thread, not this
+    // worker: other requests go on, and the time limit can cut the batch off
+    // (dropping this future stops the validation at the next item).
+    let abandoned = resource::AbandonOnDrop::default();
+    let items = web::block(move || batch_items(&bytes))
+        .await
+        .map_err(ApiError::internal)??;
     let outcomes = resource::store_batch::<WorkerInput>(
         &state.store,
         state.reference,
         principal.source(),
         items,
+        &abandoned,
     )
     .await?;
     resource::wait_if_asked(&state, &request).await?;
     Ok(HttpResponse::Ok().json(batch_report(outcomes)))
 }
 
-/// The items of a batch body: each a JSON object, or the error that it is not.
+/// The items of a batch body: each a JSON object, or the errors that keep it
+/// from being one (not an object; a key given twice, named by its path within
+/// the item, as a single create's 400 names it).
 fn batch_items(bytes: &[u8]) -> Result<Vec<BatchItem>, ApiError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|error| ApiError::bad_request("body", format!("is not valid JSON: {error}")))?;
-    let Value::Object(mut object) = value else {
-        return Err(ApiError::bad_request("body", "must be a JSON object"));
-    };
-    let mut errors: Vec<FieldError> = object
-        .keys()
-        .filter(|key| *key != "items")
-        .map(|key| FieldError::new(key.clone(), "is not a field of this resource"))
+    let body = crate::body::parse_batch(bytes, MAX_BATCH_ITEMS)?;
+    let mut errors: Vec<FieldError> = body
+        .other_fields
+        .into_iter()
+        .map(|key| FieldError::new(key, "is not a field of this resource"))
         .collect();
-    let items = match object.remove("items") {
+    let items = match body.items {
         None => {
             errors.push(FieldError::new("items", "is required"));
             None
         }
-        Some(Value::Array(items)) if items.len() > MAX_BATCH_ITEMS => {
+        Some(BatchItems::TooMany(count)) => {
             errors.push(FieldError::new(
                 "items",
                 format!(
-                    "must hold at most {MAX_BATCH_ITEMS} items, not {}; send the rest in further requests",
-                    items.len()
+                    "must hold at most {MAX_BATCH_ITEMS} items, not {count}; send the rest in further requests"
                 ),
             ));
             None
         }
-        Some(Value::Array(items)) => Some(items),
-        Some(_) => {
+        Some(BatchItems::List(items)) => Some(items),
+        Some(BatchItems::NotAList) => {
             errors.push(FieldError::new("items", "must be a list of profiles"));
             None
         }
@@ -270,8 +281,9 @@ fn batch_items(bytes: &[u8]) -> Result<Vec<BatchItem>, ApiError> {
         Some(items) if errors.is_empty() => Ok(items
             .into_iter()
             .map(|item| match item {
-                Value::Object(object) => Ok(object),
-                _ => Err(vec![FieldError::new("body", "must be a JSON object")]),
+                Ok(Value::Object(object)) => Ok(object),
+                Ok(_) => Err(vec![FieldError::new("body", "must be a JSON object")]),
+                Err(path) => Err(vec![FieldError::new(path, "is given more than once")]),
             })
             .collect()),
         _ => Err(ApiError::Validation(errors)),
