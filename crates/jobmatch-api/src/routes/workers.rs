@@ -124,7 +124,7 @@ pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
     {"full_name": "សុខ ចាន់ធី", "sex": "female", "province_code": "01", "phone": "012 345 678",
      "skills": [{"skill": "c8d75bf4-ad0d-4f36-8cdc-265a7b044881", "level": 3}],
      "consent": {"share_with_employers": true}, "external_id": "KOBO-000123"},
-    {"full_name": "", "province_code": "99", "external_id": "KOBO-000124"}
+    {"full_name": "ចាន់ ដារា", "province_code": "01", "district_code": "2201", "external_id": "KOBO-000124"}
 ]}))]
 #[serde(deny_unknown_fields)]
 pub struct WorkerBatch {
@@ -176,8 +176,7 @@ pub struct BatchItemReport {
     "items": [
         {"index": 0, "status": "created", "id": "0199a3c2-7b1e-7d3a-9c41-5e2f8a6b0d17", "version": 1},
         {"index": 1, "status": "rejected", "errors": [
-            {"field": "full_name", "message": "must not be empty"},
-            {"field": "province_code", "message": "is not a province code of the NCDD gazetteer (\"01\" to \"25\")"}]}
+            {"field": "district_code", "message": "is not in province 01"}]}
     ]
 }))]
 pub struct BatchReport {
@@ -206,7 +205,9 @@ pub struct BatchReport {
     request_body(content = WorkerBatch, content_type = "application/json"),
     responses(
         (status = 200, description = "What became of each item", body = BatchReport),
+        (status = 413, description = "The body is larger than 16 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is not a batch: `items` missing, not a list, or longer than 1,000", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this API key: over its request rate, or two of its batches are still in progress; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/workers/batch")]
