@@ -78,6 +78,12 @@ pub enum ApiError {
     /// looked up before `Retry-After`.
     #[error("too many unknown API keys from this address; retry after {retry_after_secs} s")]
     TooManyUnknownKeys { retry_after_secs: u64 },
+    /// The key already has `limit` batches in flight; `Retry-After` says when
+    /// to try again.
+    #[error(
+        "this API key already has {limit} batches in progress; retry after {retry_after_secs} s"
+    )]
+    TooManyBatches { limit: usize, retry_after_secs: u64 },
     /// The request took longer than the server allows one request to take.
     #[error("the request took longer than {limit_secs} s and was abandoned")]
     Timeout { limit_secs: u64 },
@@ -132,6 +138,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } | ApiError::TooManyUnknownKeys { .. } => {
                 ("rate_limited", "Too many requests")
             }
+            ApiError::TooManyBatches { .. } => ("too_many_batches", "Too many requests"),
             ApiError::Timeout { .. } => ("timeout", "Request timed out"),
             ApiError::Http { status, .. } => (http_problem_type(*status), "Request refused"),
             ApiError::Internal(_) => ("internal_error", "Internal error"),
@@ -185,9 +192,9 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TooManyRequests { .. } | ApiError::TooManyUnknownKeys { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            ApiError::TooManyRequests { .. }
+            | ApiError::TooManyUnknownKeys { .. }
+            | ApiError::TooManyBatches { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Http { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -206,7 +213,10 @@ impl ResponseError for ApiError {
                     .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             ApiError::TooManyRequests { retry_after_secs }
-            | ApiError::TooManyUnknownKeys { retry_after_secs } => {
+            | ApiError::TooManyUnknownKeys { retry_after_secs }
+            | ApiError::TooManyBatches {
+                retry_after_secs, ..
+            } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::MethodNotAllowed { allow, .. } => {

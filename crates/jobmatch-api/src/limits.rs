@@ -16,8 +16,10 @@
 //! before is looked up without counting, so a valid key costs its address one
 //! lookup of the allowance, once: what an address spends is unknown keys.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -58,6 +60,17 @@ impl Default for Limits {
     }
 }
 
+/// Most `POST /v1/workers/batch` requests one key may have in flight, from
+/// the first byte of the body to the answer. A partner's system sends its
+/// batches one after the other; two lets the next upload start while one is
+/// stored, and caps what one key holds at two 16 MiB bodies and the CPU of two
+/// batches (of this machine's cores, the others keep at least as many).
+pub const CONCURRENT_BATCHES_PER_KEY: usize = 2;
+
+/// What a client refused for [`CONCURRENT_BATCHES_PER_KEY`] is told to wait,
+/// in seconds: about what storing a batch of a thousand profiles takes.
+pub const BATCH_RETRY_AFTER_SECS: u64 = 1;
+
 /// Per-key request counting, and unknown keys per client address.
 pub struct RateLimits {
     limiter: DefaultKeyedRateLimiter<String>,
@@ -65,6 +78,30 @@ pub struct RateLimits {
     limits: Limits,
     /// Lookups of keys the server has not read before, per client network.
     unknown_keys: DefaultKeyedRateLimiter<IpAddr>,
+    /// Batches in flight per key; a key with none has no entry.
+    batches: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A key's claim on one of its [`CONCURRENT_BATCHES_PER_KEY`]; given back when
+/// dropped, however the request ends.
+pub struct BatchSlot {
+    key_id: String,
+    batches: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for BatchSlot {
+    fn drop(&mut self) {
+        let mut batches = self
+            .batches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = batches.get_mut(&self.key_id) {
+            *count -= 1;
+            if *count == 0 {
+                batches.remove(&self.key_id);
+            }
+        }
+    }
 }
 
 impl RateLimits {
@@ -78,7 +115,29 @@ impl RateLimits {
                 Quota::per_minute(limits.unknown_keys_per_minute)
                     .allow_burst(limits.unknown_keys_burst),
             ),
+            batches: Arc::default(),
         }
+    }
+
+    /// Claims a batch slot for `key_id`, or refuses with 429 when the key
+    /// already has [`CONCURRENT_BATCHES_PER_KEY`] batches in flight.
+    pub fn claim_batch(&self, key_id: &str) -> Result<BatchSlot, ApiError> {
+        let mut batches = self
+            .batches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = batches.entry(key_id.to_string()).or_insert(0);
+        if *count >= CONCURRENT_BATCHES_PER_KEY {
+            return Err(ApiError::TooManyBatches {
+                limit: CONCURRENT_BATCHES_PER_KEY,
+                retry_after_secs: BATCH_RETRY_AFTER_SECS,
+            });
+        }
+        *count += 1;
+        Ok(BatchSlot {
+            key_id: key_id.to_string(),
+            batches: self.batches.clone(),
+        })
     }
 
     /// The limits this was made with.
@@ -191,6 +250,22 @@ mod tests {
             rate.admit_lookup(other).is_err(),
             "an IPv4 address written as IPv6 is the same client"
         );
+    }
+
+    #[test]
+    fn a_key_may_have_two_batches_in_flight_and_gets_its_slot_back() {
+        let rate = RateLimits::new(&Limits::default());
+        let first = rate.claim_batch("key-a").expect("first batch");
+        let _second = rate.claim_batch("key-a").expect("second batch");
+        match rate.claim_batch("key-a") {
+            Err(ApiError::TooManyBatches {
+                retry_after_secs, ..
+            }) => assert_eq!(retry_after_secs, BATCH_RETRY_AFTER_SECS),
+            other => panic!("expected 429, got {:?}", other.err()),
+        }
+        let _other_key = rate.claim_batch("key-b").expect("b has its own slots");
+        drop(first);
+        let _third = rate.claim_batch("key-a").expect("a slot was given back");
     }
 
     #[test]

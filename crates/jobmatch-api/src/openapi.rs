@@ -10,8 +10,12 @@
 //! - `PATCH` bodies point at a `...Patch` schema: the input with nothing required,
 //!   optional fields nullable (`null` removes them) and nested objects patches too;
 //! - every success response carrying a record documents its `ETag`;
-//! - every `/v1` operation gets 400, 401, 403 and 429-free error answers as
-//!   problem+json, and operations with a body get 413 and 415.
+//! - every `/v1` operation gets 400, every authenticated one 401, 403 and 429
+//!   (with `Retry-After`), every operation 503 (the time limit), all as
+//!   problem+json, and operations with a body get 413 and 415;
+//! - `servers` names the server that serves the document (a relative URL);
+//! - a list of a generic type (`Items<SkillItem>`) refers to its item's
+//!   component instead of repeating it inline.
 
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
@@ -78,6 +82,12 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 }
 
 fn finish_json(document: &mut Value) {
+    // Relative: the API is where the document is served, on any host and port.
+    document["servers"] = json!([{
+        "url": "/",
+        "description": "The server that serves this document"
+    }]);
+    refer_to_inlined_item_components(document);
     flatten_all_of_objects(document);
     add_patch_schemas(document);
     add_etag_headers(document);
@@ -130,6 +140,35 @@ fn forbid_control_characters_in_query_text(document: &mut Value) {
                         json!("^[^\\x00-\\x08\\x0B-\\x1F\\x7F-\\x9F]*$"),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// utoipa writes the items of a generic list (`Items<SkillItem>`) inline while
+/// still registering the item's component, which is then unused; a list whose
+/// items are exactly a component refers to it instead.
+fn refer_to_inlined_item_components(document: &mut Value) {
+    let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let components: Vec<(String, Value)> = schemas
+        .iter()
+        .map(|(name, schema)| (name.clone(), schema.clone()))
+        .collect();
+    for schema in schemas.values_mut() {
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for property in properties.values_mut() {
+            let Some(items) = property.get_mut("items") else {
+                continue;
+            };
+            if let Some((name, _)) = components.iter().find(|(_, component)| component == items) {
+                *items = json!({"$ref": format!("{SCHEMAS}{name}")});
             }
         }
     }
@@ -521,10 +560,33 @@ fn add_common_responses(document: &mut Value) {
             if !public {
                 add("401", "No API key, or an unknown, revoked or expired one");
                 add("403", "The key's role may not do this");
+                add(
+                    "429",
+                    "Too many requests for this API key (by default 3,000 a minute, bursts of 300), \
+                     or too many keys the server has not read before from this client address \
+                     (by default 60 a minute, bursts of 30); retry after `Retry-After` seconds",
+                );
             }
             if has_body {
                 add("413", "The body is larger than 256 KiB");
                 add("415", "The body is not JSON");
+            }
+            add(
+                "503",
+                "The request ran past the time limit (30 s by default) and was abandoned",
+            );
+            if let Some(too_many) = responses.get_mut("429") {
+                too_many["headers"]["Retry-After"] = json!({
+                    "description": "Whole seconds to wait before trying again; always sent",
+                    "schema": {"type": "integer", "minimum": 0}
+                });
+            }
+            if let Some(Value::String(description)) = responses
+                .get_mut("503")
+                .and_then(|unavailable| unavailable.get_mut("description"))
+                && !description.contains("time limit")
+            {
+                description.push_str("; or the request ran past the time limit (30 s by default)");
             }
         }
     }

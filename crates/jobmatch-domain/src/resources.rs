@@ -111,6 +111,14 @@ pub struct EmployerInput {
 }
 
 impl Validate for EmployerInput {
+    fn stand_in(field: &str) -> Option<serde_json::Value> {
+        stand_in(field)
+    }
+
+    fn rules_read(field: &str) -> &'static [&'static str] {
+        place_rules_read(field)
+    }
+
     fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>) {
         let mut check = Checker::new(errors);
         check.text("name", &mut self.name, 1, limits::NAME_CHARS);
@@ -128,6 +136,26 @@ impl Validate for EmployerInput {
             &mut self.external_id,
             limits::EXTERNAL_ID_CHARS,
         );
+    }
+}
+
+/// Stand-ins for the required fields of the three documents
+/// ([`Validate::stand_in`]): each passes its own rules.
+fn stand_in(field: &str) -> Option<serde_json::Value> {
+    Some(serde_json::Value::from(match field {
+        "name" | "title" | "full_name" | "employer_id" => "stand-in",
+        "sector" => Sector::Other.code(),
+        "province_code" => "12",
+        _ => return None,
+    }))
+}
+
+/// A district must lie in the province, a commune in both.
+fn place_rules_read(field: &str) -> &'static [&'static str] {
+    match field {
+        "district_code" => &["province_code"],
+        "commune_code" => &["province_code", "district_code"],
+        _ => &[],
     }
 }
 
@@ -308,6 +336,17 @@ pub const MIN_WORKING_AGE: u8 = 15;
 pub const MIN_HAZARDOUS_WORK_AGE: u8 = 18;
 
 impl Validate for VacancyInput {
+    fn stand_in(field: &str) -> Option<serde_json::Value> {
+        stand_in(field)
+    }
+
+    fn rules_read(field: &str) -> &'static [&'static str] {
+        match field {
+            "min_age" => &["sector"],
+            other => place_rules_read(other),
+        }
+    }
+
     fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>) {
         let mut check = Checker::new(errors);
         check.text("employer_id", &mut self.employer_id, 1, 64);
@@ -547,6 +586,14 @@ pub struct WorkerInput {
 }
 
 impl Validate for WorkerInput {
+    fn stand_in(field: &str) -> Option<serde_json::Value> {
+        stand_in(field)
+    }
+
+    fn rules_read(field: &str) -> &'static [&'static str] {
+        place_rules_read(field)
+    }
+
     fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>) {
         let mut check = Checker::new(errors);
         check.text("full_name", &mut self.full_name, 1, limits::NAME_CHARS);

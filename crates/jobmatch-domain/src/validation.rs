@@ -34,6 +34,23 @@ impl FieldError {
 /// bare ids), appending one error per bad field.
 pub trait Validate {
     fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>);
+
+    /// A value of the right type for the required top-level `field`, used only
+    /// when the one sent is missing or of the wrong type, so that the rules of
+    /// the other fields can still be checked and reported in the same answer.
+    /// Such a document is never stored (its error is already reported), and
+    /// errors about the stand-in, or about a field whose rules read it (see
+    /// [`Validate::rules_read`]), are not reported.
+    fn stand_in(_field: &str) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// The other top-level fields that the rules of the top-level `field` read:
+    /// when one of them is a stand-in, `field`'s errors would be about the
+    /// stand-in, so they are left for the answer to the corrected document.
+    fn rules_read(_field: &str) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// Collects errors with the field names written once.

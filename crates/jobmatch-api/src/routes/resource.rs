@@ -8,6 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jobmatch_domain::{FieldError, Reference, Validate};
 use jobmatch_store::{
@@ -286,18 +288,59 @@ pub enum BatchItemOutcome {
 ///
 /// `items` are the parsed bodies, or the errors that kept an item from becoming a
 /// JSON object. The outcomes come back in the same order.
+///
+/// Validation runs on a blocking thread, so that a thousand documents do not
+/// hold up the async worker; it stops at the next item once `abandoned` is
+/// set (the request was cut off), and nothing is written then.
 pub async fn store_batch<R: ResourceKind>(
     store: &Store,
-    reference: &Reference,
+    reference: &'static Reference,
     source: &str,
     items: Vec<BatchItem>,
+    abandoned: &AbandonOnDrop,
 ) -> Result<Vec<BatchItemOutcome>, ApiError> {
     let items = prepare_batch::<R>(store, source, items).await?;
-    let validated = items
-        .into_iter()
-        .map(|item| validate_item::<R>(item?, reference))
-        .collect();
+    let flag = abandoned.flag();
+    let validated = web::block(move || validate_items::<R>(items, reference, &flag))
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::Unavailable("the batch was abandoned".to_string()))?;
     write_batch::<R>(store, source, validated).await
+}
+
+/// Set when dropped: a request's future is dropped when the time limit cuts it
+/// off or the client goes away, and work it handed to a blocking thread, which
+/// cannot be dropped, checks [`AbandonOnDrop::flag`] to stop too.
+#[derive(Default)]
+pub struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl AbandonOnDrop {
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// [`validate_item`] for each item, in order; None as soon as `abandoned` is set.
+pub fn validate_items<R: ResourceKind>(
+    items: Vec<BatchItem>,
+    reference: &Reference,
+    abandoned: &AtomicBool,
+) -> Option<Vec<Result<ValidDocument, Vec<FieldError>>>> {
+    items
+        .into_iter()
+        .map(|item| {
+            if abandoned.load(Ordering::Relaxed) {
+                return None;
+            }
+            Some(item.and_then(|object| validate_item::<R>(object, reference)))
+        })
+        .collect()
 }
 
 /// The first step of [`store_batch`], for callers that validate the items
@@ -663,6 +706,19 @@ mod tests {
                 .insert_header(("If-Match", if_match))
                 .to_http_request(),
         )
+    }
+
+    #[test]
+    fn batch_validation_stops_once_the_request_is_abandoned() {
+        use jobmatch_domain::resources::WorkerInput;
+        let reference = Reference::embedded();
+        let items = || -> Vec<BatchItem> { vec![Ok(Map::new()), Err(Vec::new())] };
+        let request = AbandonOnDrop::default();
+        let flag = request.flag();
+        let validated = validate_items::<WorkerInput>(items(), reference, &flag);
+        assert_eq!(validated.map(|items| items.len()), Some(2));
+        drop(request);
+        assert!(validate_items::<WorkerInput>(items(), reference, &flag).is_none());
     }
 
     #[test]

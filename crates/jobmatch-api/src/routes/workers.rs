@@ -15,6 +15,7 @@ use super::resource::{
     self, BatchItem, BatchItemOutcome, ProfileReader, ResourceKind, record_response,
 };
 use crate::auth::Principal;
+use crate::body::BatchItems;
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
 use crate::policy::{Operation, authorize};
@@ -137,7 +138,7 @@ pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
     {"full_name": "សុខ ចាន់ធី", "sex": "female", "province_code": "01", "phone": "012 345 678",
      "skills": [{"skill": "c8d75bf4-ad0d-4f36-8cdc-265a7b044881", "level": 3}],
      "consent": {"share_with_employers": true}, "external_id": "KOBO-000123"},
-    {"full_name": "", "province_code": "99", "external_id": "KOBO-000124"}
+    {"full_name": "ចាន់ ដារា", "province_code": "01", "district_code": "2201", "external_id": "KOBO-000124"}
 ]}))]
 #[serde(deny_unknown_fields)]
 pub struct WorkerBatch {
@@ -196,8 +197,7 @@ pub struct BatchItemReport {
     "items": [
         {"index": 0, "status": "created", "id": "0199a3c2-7b1e-7d3a-9c41-5e2f8a6b0d17", "version": 1},
         {"index": 1, "status": "rejected", "errors": [
-            {"field": "full_name", "message": "must not be empty"},
-            {"field": "province_code", "message": "is not a province code of the NCDD gazetteer (\"01\" to \"25\")"}]}
+            {"field": "district_code", "message": "is not in province 01"}]}
     ]
 }))]
 pub struct BatchReport {
@@ -216,7 +216,10 @@ pub struct BatchReport {
 /// `external_id` before: it is updated when the item differs, `changed: true`,
 /// and left as it is otherwise) or `rejected` (with the same `errors` as the 422
 /// of a single create). Valid items are stored even when others are rejected,
-/// all in one transaction. More than 1,000 items is a 422 naming `items`.
+/// all in one transaction. More than 1,000 items is a 422 naming `items`. An
+/// item that gives a key twice is `rejected`, naming its path within the item;
+/// a key given twice in the body itself is a 400. A key may have two batches in
+/// flight: a third is answered 429 with `Retry-After`.
 ///
 /// A re-send never undoes what staff did: an item whose `external_id` names a
 /// profile this key sent and staff erased is `rejected` naming `external_id`
@@ -229,7 +232,9 @@ pub struct BatchReport {
     request_body(content = WorkerBatch, content_type = "application/json"),
     responses(
         (status = 200, description = "What became of each item", body = BatchReport),
+        (status = 413, description = "The body is larger than 16 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is not a batch: `items` missing, not a list, or longer than 1,000", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for this API key: over its request rate, or two of its batches are still in progress; retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/workers/batch")]
@@ -241,6 +246,9 @@ pub async fn create_workers_batch(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateWorkerBatch)?;
     crate::body::require_json_content_type(&request)?;
+    // Held until the answer is built, from before the body is read: a key's
+    // uploads count too, so one key holds at most this many 16 MiB bodies.
+    let _slot = state.rate_limits.claim_batch(&principal.key_id)?;
     let bytes = payload
         .to_bytes_limited(MAX_BATCH_BODY_BYTES)
         .await
@@ -248,47 +256,51 @@ pub async fn create_workers_batch(
             limit_bytes: MAX_BATCH_BODY_BYTES,
         })?
         .map_err(|error| ApiError::bad_request("body", format!("could not be read: {error}")))?;
-    let items = batch_items(&bytes)?;
+    // Parsing and validating up to 16 MiB takes a blocking thread, not this
+    // worker: other requests go on, and the time limit can cut the batch off
+    // (dropping this future stops the validation at the next item).
+    let abandoned = resource::AbandonOnDrop::default();
+    let items = web::block(move || batch_items(&bytes))
+        .await
+        .map_err(ApiError::internal)??;
     let outcomes = resource::store_batch::<WorkerInput>(
         &state.store,
         state.reference,
         principal.source(),
         items,
+        &abandoned,
     )
     .await?;
     resource::wait_if_asked(&state, &request).await?;
     Ok(HttpResponse::Ok().json(batch_report(outcomes)))
 }
 
-/// The items of a batch body: each a JSON object, or the error that it is not.
+/// The items of a batch body: each a JSON object, or the errors that keep it
+/// from being one (not an object; a key given twice, named by its path within
+/// the item, as a single create's 400 names it).
 fn batch_items(bytes: &[u8]) -> Result<Vec<BatchItem>, ApiError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|error| ApiError::bad_request("body", format!("is not valid JSON: {error}")))?;
-    let Value::Object(mut object) = value else {
-        return Err(ApiError::bad_request("body", "must be a JSON object"));
-    };
-    let mut errors: Vec<FieldError> = object
-        .keys()
-        .filter(|key| *key != "items")
-        .map(|key| FieldError::new(key.clone(), "is not a field of this resource"))
+    let body = crate::body::parse_batch(bytes, MAX_BATCH_ITEMS)?;
+    let mut errors: Vec<FieldError> = body
+        .other_fields
+        .into_iter()
+        .map(|key| FieldError::new(key, "is not a field of this resource"))
         .collect();
-    let items = match object.remove("items") {
+    let items = match body.items {
         None => {
             errors.push(FieldError::new("items", "is required"));
             None
         }
-        Some(Value::Array(items)) if items.len() > MAX_BATCH_ITEMS => {
+        Some(BatchItems::TooMany(count)) => {
             errors.push(FieldError::new(
                 "items",
                 format!(
-                    "must hold at most {MAX_BATCH_ITEMS} items, not {}; send the rest in further requests",
-                    items.len()
+                    "must hold at most {MAX_BATCH_ITEMS} items, not {count}; send the rest in further requests"
                 ),
             ));
             None
         }
-        Some(Value::Array(items)) => Some(items),
-        Some(_) => {
+        Some(BatchItems::List(items)) => Some(items),
+        Some(BatchItems::NotAList) => {
             errors.push(FieldError::new("items", "must be a list of profiles"));
             None
         }
@@ -297,8 +309,9 @@ fn batch_items(bytes: &[u8]) -> Result<Vec<BatchItem>, ApiError> {
         Some(items) if errors.is_empty() => Ok(items
             .into_iter()
             .map(|item| match item {
-                Value::Object(object) => Ok(object),
-                _ => Err(vec![FieldError::new("body", "must be a JSON object")]),
+                Ok(Value::Object(object)) => Ok(object),
+                Ok(_) => Err(vec![FieldError::new("body", "must be a JSON object")]),
+                Err(path) => Err(vec![FieldError::new(path, "is given more than once")]),
             })
             .collect()),
         _ => Err(ApiError::Validation(errors)),

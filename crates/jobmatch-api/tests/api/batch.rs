@@ -303,3 +303,108 @@ async fn a_partners_re_send_does_not_restore_consent_staff_withdrew() {
     assert_eq!(statuses(&agreed), ["existing"], "{agreed}");
     assert!(agreed["items"][0].get("consent_kept").is_none(), "{agreed}");
 }
+
+#[tokio::test]
+async fn a_key_given_twice_in_an_item_rejects_that_item_naming_its_path() {
+    let app = spawn_app().await;
+    let good = worker("KOBO-1").to_string();
+    let skill = crate::helpers::some_skill_id();
+    // Written by hand: a JSON value cannot hold a key twice.
+    let twice_at_top = r#"{"full_name": "Sok", "province_code": "22", "province_code": "01"}"#;
+    let twice_inside = format!(
+        r#"{{"full_name": "Dara", "province_code": "22", "skills": [{{"skill": "{skill}", "level": 2, "level": 4}}]}}"#
+    );
+    let body = format!(r#"{{"items": [{good}, {twice_at_top}, {twice_inside}]}}"#);
+    let response = app
+        .request(reqwest::Method::POST, "/v1/workers/batch", &app.staff_key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.expect("json");
+    assert_eq!(statuses(&report), ["created", "rejected", "rejected"]);
+    for (index, path) in [(1, "province_code"), (2, "skills[0].level")] {
+        assert_eq!(
+            report["items"][index]["errors"],
+            json!([{"field": path, "message": "is given more than once"}]),
+            "{report}"
+        );
+    }
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 1);
+
+    // In the body itself, as in any other body: a 400 naming the key.
+    let response = app
+        .request(reqwest::Method::POST, "/v1/workers/batch", &app.staff_key)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"items": [{good}], "items": []}}"#))
+        .send()
+        .await
+        .expect("sent");
+    let problem = assert_problem(response, 400).await;
+    assert_eq!(error_fields(&problem), ["items"], "{problem}");
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 1);
+}
+
+/// Starts a batch whose body never ends: the server holds it in flight until
+/// the connection is dropped.
+fn start_endless_batch(app: &crate::helpers::TestApp, key: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(
+        stream,
+        "POST /v1/workers/batch HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"items\": ["
+    )
+    .expect("written");
+    stream.flush().expect("flushed");
+    stream
+}
+
+/// Sends empty batches until one is answered `status` (each other answer must
+/// be a 200 or 429); at most 500 tries, since the server takes up or gives back
+/// a slot in its own time.
+async fn until_a_batch_answers(
+    app: &crate::helpers::TestApp,
+    key: &str,
+    status: u16,
+) -> reqwest::Response {
+    for _ in 0..500 {
+        let response = app
+            .post("/v1/workers/batch", key, &json!({"items": []}))
+            .await;
+        if response.status().as_u16() == status {
+            return response;
+        }
+        assert!([200, 429].contains(&response.status().as_u16()));
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no batch was answered {status}");
+}
+
+#[tokio::test]
+async fn a_key_with_two_batches_in_flight_is_told_to_retry_a_third() {
+    let app = spawn_app().await;
+    let first = start_endless_batch(&app, &app.staff_key);
+    let _second = start_endless_batch(&app, &app.staff_key);
+    let refused = until_a_batch_answers(&app, &app.staff_key, 429).await;
+    let retry_after = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .expect("Retry-After in whole seconds");
+    assert!(retry_after >= 1);
+    let problem = assert_problem(refused, 429).await;
+    assert_eq!(problem["type"], "too_many_batches", "{problem}");
+
+    // Other keys are not held up, and a batch that ends gives its slot back.
+    let response = app
+        .post("/v1/workers/batch", &app.admin_key, &json!({"items": []}))
+        .await;
+    assert_eq!(response.status(), 200);
+    drop(first);
+    until_a_batch_answers(&app, &app.staff_key, 200).await;
+}

@@ -296,6 +296,109 @@ async fn several_domain_errors_in_one_vacancy_are_all_named() {
 }
 
 #[tokio::test]
+async fn type_errors_and_rule_errors_are_named_in_the_same_answer() {
+    let app = spawn_app().await;
+    let employer_id = employer_id(&app).await;
+    // A bad enum value in a required field, beside four fields that break rules.
+    let mut vacancy = vacancy_body(&employer_id);
+    vacancy["sector"] = json!("mining");
+    vacancy["title"] = json!("   ");
+    vacancy["province_code"] = json!("99");
+    vacancy["wage_min_usd"] = json!(300);
+    vacancy["wage_max_usd"] = json!(200);
+    vacancy["required_skills"] = json!([
+        {"skill": some_skill_id(), "min_level": "two"},
+        {"skill": "00000000-0000-4000-8000-000000000000", "min_level": 2}
+    ]);
+    let problem = assert_refused(
+        &app,
+        "/v1/vacancies",
+        &vacancy,
+        &[
+            "province_code",
+            "required_skills[0].min_level",
+            "required_skills[1].skill",
+            "sector",
+            "title",
+            "wage_min_usd",
+        ],
+    )
+    .await;
+    // The item that could not be read is named as sent, and so is the one after it.
+    assert!(
+        message_for(&problem, "required_skills[0].min_level").contains("invalid type"),
+        "{problem}"
+    );
+    assert_eq!(
+        message_for(&problem, "required_skills[1].skill"),
+        "is not an ESCO skill id (see GET /v1/skills)"
+    );
+
+    // A required field missing, or of the wrong type, hides no rule either; a rule
+    // that reads it (a district in its province) waits for it to be fixed.
+    let mut employer = employer_body();
+    employer.as_object_mut().unwrap().remove("name");
+    employer["province_code"] = json!(12);
+    employer["district_code"] = json!("2201");
+    employer["contact_phone"] = json!("12");
+    assert_refused(
+        &app,
+        "/v1/employers",
+        &employer,
+        &["contact_phone", "name", "province_code"],
+    )
+    .await;
+
+    let mut worker = worker_body();
+    worker["full_name"] = json!(["Sok"]);
+    worker["sex"] = json!("unknown");
+    worker["phone"] = json!("12");
+    worker["date_of_birth"] = json!("1800-01-01");
+    worker["preferred_sectors"] = json!(["mining", "garment", "garment"]);
+    let fields = [
+        "date_of_birth",
+        "full_name",
+        "phone",
+        "preferred_sectors[0]",
+        "preferred_sectors[2]",
+        "sex",
+    ];
+    assert_refused(&app, "/v1/workers", &worker, &fields).await;
+
+    // A preview and a batch item validate as a single create does.
+    let preview = assert_problem(
+        app.post(
+            "/v1/match/preview",
+            &app.staff_key,
+            &json!({"worker": worker}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let prefixed: Vec<String> = fields
+        .iter()
+        .map(|field| format!("worker.{field}"))
+        .collect();
+    assert_eq!(error_fields(&preview), prefixed, "{preview}");
+    let batch = app
+        .post(
+            "/v1/workers/batch",
+            &app.staff_key,
+            &json!({"items": [worker]}),
+        )
+        .await;
+    assert_eq!(batch.status(), 200);
+    let report: Value = batch.json().await.expect("json");
+    assert_eq!(error_fields(&report["items"][0]), fields, "{report}");
+
+    for entity in [Entity::Vacancy, Entity::Worker] {
+        assert_eq!(count(&app, entity).await, 0, "{entity}");
+    }
+    assert_eq!(count(&app, Entity::Employer).await, 1);
+}
+
+#[tokio::test]
 async fn missing_required_fields_are_each_named_as_required() {
     let app = spawn_app().await;
     let cases: [(&str, &[&str]); 3] = [

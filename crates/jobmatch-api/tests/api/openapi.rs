@@ -1,6 +1,6 @@
 //! The committed OpenAPI document is what the server serves, and it is whole.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::spawn_app;
 
@@ -166,6 +166,58 @@ async fn every_operation_has_a_summary_a_description_and_its_errors() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn every_operation_documents_the_limits_it_can_answer_with_and_the_server() {
+    let document = served_document().await;
+    assert_eq!(
+        document["servers"][0]["url"], "/",
+        "{}",
+        document["servers"]
+    );
+    let mut unused: Vec<String> = document["components"]["schemas"]
+        .as_object()
+        .expect("schemas")
+        .keys()
+        .map(|name| format!("#/components/schemas/{name}"))
+        .collect();
+    let text = document.to_string();
+    unused.retain(|reference| !text.contains(&format!("\"{reference}\"")));
+    assert_eq!(
+        unused,
+        Vec::<String>::new(),
+        "components no document refers to"
+    );
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let name = format!("{} {path}", method.to_uppercase());
+            let responses = &operation["responses"];
+            // The time limit covers every request.
+            assert!(responses["503"].is_object(), "{name} does not document 503");
+            // The request rate is counted per key: every operation that takes one.
+            let open = operation["security"] == json!([{}]);
+            if open {
+                assert!(responses["429"].is_null(), "{name} has no key to limit");
+            } else {
+                let retry_after = &responses["429"]["headers"]["Retry-After"];
+                assert_eq!(
+                    retry_after["schema"]["type"], "integer",
+                    "{name}: 429 without Retry-After"
+                );
+                assert_eq!(
+                    responses["429"]["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{name}"
+                );
+            }
+        }
+    }
+    let batch_too_large = &document["paths"]["/v1/workers/batch"]["post"]["responses"]["413"];
+    assert_eq!(
+        batch_too_large["description"],
+        "The body is larger than 16 MiB"
+    );
 }
 
 #[tokio::test]
