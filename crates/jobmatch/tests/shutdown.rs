@@ -95,7 +95,11 @@ fn read_until_blank_line(stream: &mut TcpStream) -> String {
 async fn sigterm_lets_requests_in_flight_finish_and_keeps_their_writes() {
     let data_dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite:{}", data_dir.path().join("shutdown.db").display());
-    let key = create_key(data_dir.path(), &url);
+    // A key of its own for each request: one key may have only two batches
+    // in flight.
+    let keys: Vec<String> = (0..REQUESTS)
+        .map(|_| create_key(data_dir.path(), &url))
+        .collect();
     let server = Server::start(data_dir.path(), &url);
     let host = server
         .address
@@ -104,10 +108,10 @@ async fn sigterm_lets_requests_in_flight_finish_and_keeps_their_writes() {
         .to_string();
 
     let held: Vec<HeldRequest> = {
-        let (host, key) = (host.clone(), key.clone());
+        let (host, keys) = (host.clone(), keys.clone());
         tokio::task::spawn_blocking(move || {
             (0..REQUESTS)
-                .map(|request| HeldRequest::open(&host, &key, batch_body(request)))
+                .map(|request| HeldRequest::open(&host, &keys[request], batch_body(request)))
                 .collect()
         })
         .await
@@ -147,7 +151,7 @@ async fn sigterm_lets_requests_in_flight_finish_and_keeps_their_writes() {
     let restarted = Server::start(data_dir.path(), &url);
     let page: Value = reqwest::Client::new()
         .get(format!("{}/v1/statistics", restarted.address))
-        .bearer_auth(&key)
+        .bearer_auth(&keys[0])
         .send()
         .await
         .expect("statistics")
