@@ -62,10 +62,28 @@ pub enum StartError {
     },
     #[error("could not build the matching and search indexes from the database")]
     Indexes(#[source] jobmatch_store::StoreError),
+    #[error(
+        "the search index in {} is in use by another process (another jobmatch serve?); each replica needs its own --data-dir",
+        directory.display()
+    )]
+    SearchInUse { directory: std::path::PathBuf },
     #[error("could not open the search index")]
     Search(#[source] jobmatch_search::SearchError),
     #[error("the matching configuration is invalid")]
     Matching(#[source] jobmatch_matching::MatchError),
+}
+
+impl StartError {
+    /// Names the usual cause of a locked index: two processes given one data
+    /// directory.
+    fn search(error: jobmatch_search::SearchError, directory: Option<&std::path::Path>) -> Self {
+        match (error, directory) {
+            (jobmatch_search::SearchError::Locked, Some(directory)) => StartError::SearchInUse {
+                directory: directory.to_path_buf(),
+            },
+            (error, _) => StartError::Search(error),
+        }
+    }
 }
 
 impl Application {
@@ -118,7 +136,9 @@ impl Application {
         tokio::spawn(matching_follower.run(None));
         Matching::spawn_standing_builder(&matching);
 
-        let search = Arc::new(Search::open(search_dir).map_err(StartError::Search)?);
+        let search = Arc::new(
+            Search::open(search_dir).map_err(|error| StartError::search(error, search_dir))?,
+        );
         let (mut search_follower, search_feed) =
             Follower::new(store.clone(), vec![search.clone() as Arc<dyn Derived>])
                 .await
