@@ -249,6 +249,14 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Forgets every write since the last commit, so that the caller can apply them
+    /// again (a failed write or commit may leave tantivy's writer unusable; this
+    /// replaces it with a fresh one holding the same lock).
+    pub fn rollback(&self) -> Result<(), SearchError> {
+        self.writer().rollback()?;
+        Ok(())
+    }
+
     /// The change-feed sequence number recorded by the last commit (0 for a new index).
     pub fn last_applied_seq(&self) -> i64 {
         self.last_applied_seq.load(Ordering::SeqCst)
