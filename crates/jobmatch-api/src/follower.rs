@@ -14,7 +14,7 @@
 //!
 //! Changes are read a page at a time and each page's records with one query per
 //! kind, so that a backlog (an import, or a restart after one) is caught up in
-//! bulk; while it lasts, durable indexes commit about once a second rather than
+//! bulk; while it lasts, durable indexes commit every few seconds rather than
 //! after every page. An index that fails to take a change or to commit is rolled
 //! back to its last commit and the changes since are applied again: nothing is
 //! skipped.
@@ -34,9 +34,10 @@ const FEED_PAGE: u32 = 2_000;
 /// Records read per page during a full scan.
 const SCAN_PAGE: u32 = 2_000;
 /// While a backlog remains, the indexes commit at most this often: each commit
-/// of the search index writes and syncs a segment, so committing every page made
-/// catching up on 100,000 changes several times slower.
-const BACKLOG_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+/// of the search index writes and syncs a segment (and more segments mean more
+/// merging), so committing every page made catching up on 100,000 changes
+/// several times slower.
+const BACKLOG_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
 /// How long the follower waits before trying again after a failure.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
@@ -491,6 +492,8 @@ impl Follower {
         let mut position = start;
         let mut catching_up = matches!(*self.progress.borrow(), Progress::CatchingUp(_));
         let mut last_commit = Instant::now();
+        // Where and when the backlog being worked through began, for the log.
+        let mut backlog: Option<(i64, Instant)> = None;
         loop {
             let pause = self.pause.clone();
             let turn = match &pause {
@@ -499,6 +502,9 @@ impl Follower {
             };
             let (reached_end, idle) = match self.follow_once(position).await {
                 Ok(Some(page)) => {
+                    if page.more && backlog.is_none() {
+                        backlog = Some((position, Instant::now()));
+                    }
                     position = page.newest;
                     (!page.more, false)
                 }
@@ -525,6 +531,15 @@ impl Follower {
                 }
                 committed = position;
                 last_commit = Instant::now();
+                if let Some((from, began)) = backlog.filter(|_| reached_end) {
+                    tracing::info!(
+                        from_seq = from,
+                        to_seq = committed,
+                        elapsed_ms = began.elapsed().as_millis() as u64,
+                        "caught up with a backlog of changes"
+                    );
+                    backlog = None;
+                }
             }
             catching_up &= !(reached_end && position == committed);
             let now = if catching_up {
