@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use jobmatch_domain::resources::VacancyInput;
-use jobmatch_search::{OpenOutcome, SearchError, SearchIndex};
+use jobmatch_search::{OpenOptions, OpenOutcome, SearchError, SearchIndex};
 use jobmatch_store::Entity;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -25,7 +25,13 @@ impl Search {
     /// Opens the index under `directory` (in memory when `None`), or starts an empty
     /// one when it is missing, corrupt or of an older schema.
     pub fn open(directory: Option<&std::path::Path>) -> Result<Search, SearchError> {
-        let (index, outcome) = SearchIndex::open_or_create(directory)?;
+        // Two indexing threads: catching up on an import keeps one busy with
+        // building documents, and tantivy's indexing is the other half of the work.
+        let options = OpenOptions {
+            writer_threads: 2,
+            ..OpenOptions::default()
+        };
+        let (index, outcome) = SearchIndex::open_or_create_with(directory, options)?;
         let resume_from = match outcome {
             OpenOutcome::Opened { seq } => Some(seq),
             OpenOutcome::Rebuilt { reason } => {
