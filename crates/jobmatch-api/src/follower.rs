@@ -11,20 +11,56 @@
 //! The server runs one follower for matching (built before it listens: it lives in
 //! memory) and one for search (rebuilt in the background when its index on disk is
 //! missing, corrupt or of an older schema, so the server answers meanwhile).
+//!
+//! Changes are read a page at a time and each page's records with one query per
+//! kind, so that a backlog (an import, or a restart after one) is caught up in
+//! bulk; while it lasts, durable indexes commit every few seconds rather than
+//! after every page. An index that fails to take a change or to commit is rolled
+//! back to its last commit and the changes since are applied again: nothing is
+//! skipped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jobmatch_store::{Entity, ListFilter, RawRecord, Record, Store, StoreError};
-use tokio::sync::{Notify, oneshot, watch};
+use tokio::sync::{Mutex, Notify, oneshot, watch};
 
 /// How often the feed is polled when no local write wakes the follower: the bound
 /// on how late a write through another process becomes visible here.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
-const BATCH: u32 = 500;
+/// Changes read per page of the feed; a full page means a backlog remains.
+const FEED_PAGE: u32 = 2_000;
 /// Records read per page during a full scan.
 const SCAN_PAGE: u32 = 2_000;
+/// While a backlog remains, the indexes commit at most this often: each commit
+/// of the search index writes and syncs a segment (and more segments mean more
+/// merging), so committing every page made catching up on 100,000 changes
+/// several times slower.
+const BACKLOG_COMMIT_INTERVAL: Duration = Duration::from_secs(3);
+/// How long the follower waits before trying again after a failure.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Why a derived index could not take a change or commit. The follower rolls the
+/// index back ([`Derived::discard_uncommitted`]) and applies the changes again.
+#[derive(Debug, thiserror::Error)]
+#[error("the {index} index could not be updated")]
+pub struct DerivedError {
+    pub index: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Why following the feed (or a full scan) stopped; the follower tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    #[error("the database could not be read")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Derived(#[from] DerivedError),
+    #[error("applying a page of changes panicked")]
+    Panicked,
+}
 
 /// One change as a derived index sees it.
 pub struct Applied<'a> {
@@ -39,9 +75,18 @@ pub struct Applied<'a> {
 
 /// A structure derived from the database and kept current by the follower.
 pub trait Derived: Send + Sync + 'static {
-    fn apply(&self, change: &Applied<'_>);
+    /// Applies one change. An error is taken as passing (a full disk, say): the
+    /// follower discards what is uncommitted and applies the changes again. A
+    /// change that can never apply (a stored document that does not parse) is the
+    /// index's to log and leave out.
+    fn apply(&self, change: &Applied<'_>) -> Result<(), DerivedError>;
     /// Every change up to `seq` has been applied; a durable index commits here.
-    fn applied_through(&self, _seq: i64) {}
+    fn applied_through(&self, _seq: i64) -> Result<(), DerivedError> {
+        Ok(())
+    }
+    /// Forgets every change applied since the last successful
+    /// [`Derived::applied_through`]: the follower applies them again next.
+    fn discard_uncommitted(&self) {}
     /// Where a durable index stands: it catches up from there. `None` (the default,
     /// right for in-memory indexes) asks for a full scan at start-up.
     fn resume_from(&self) -> Option<i64> {
@@ -75,8 +120,22 @@ pub enum Progress {
     /// Its indexes are being built from a full scan of the database and must not be
     /// read yet.
     Rebuilding,
-    /// Every change up to and including this sequence number is applied.
+    /// Every change up to and including this sequence number is applied, and the
+    /// follower has reached the end of the feed since it started.
     Applied(i64),
+    /// Every change up to and including this sequence number is applied; the
+    /// follower is still working through the backlog it found at start-up.
+    CatchingUp(i64),
+}
+
+impl Progress {
+    /// The last change applied; `None` while rebuilding.
+    pub fn applied(self) -> Option<i64> {
+        match self {
+            Progress::Rebuilding => None,
+            Progress::Applied(seq) | Progress::CatchingUp(seq) => Some(seq),
+        }
+    }
 }
 
 /// Where the followers stand, shared with request handlers: one follower's position,
@@ -108,12 +167,17 @@ impl FeedPosition {
     pub fn applied(&self) -> i64 {
         self.tracks
             .iter()
-            .filter_map(|track| match *track.progress.borrow() {
-                Progress::Applied(seq) => Some(seq),
-                Progress::Rebuilding => None,
-            })
+            .filter_map(|track| track.progress.borrow().applied())
             .min()
             .unwrap_or(0)
+    }
+
+    /// Whether any of the indexes is still working through the backlog it found at
+    /// start-up (or left by its rebuild).
+    pub fn is_catching_up(&self) -> bool {
+        self.tracks
+            .iter()
+            .any(|track| matches!(*track.progress.borrow(), Progress::CatchingUp(_)))
     }
 
     /// Whether any of the indexes is still being built from a full scan.
@@ -139,10 +203,7 @@ impl FeedPosition {
             for track in &self.tracks {
                 let mut progress = track.progress.clone();
                 let reached = progress
-                    .wait_for(|progress| match progress {
-                        Progress::Rebuilding => true,
-                        Progress::Applied(applied) => *applied >= seq,
-                    })
+                    .wait_for(|progress| progress.applied().is_none_or(|applied| applied >= seq))
                     .await;
                 if reached.is_err() {
                     return false;
@@ -164,6 +225,9 @@ pub struct Follower {
     pending_scan: Option<(Vec<Arc<dyn Derived>>, i64)>,
     progress: watch::Sender<Progress>,
     wake: Arc<Notify>,
+    /// Held by the follower while it applies and commits a page; see
+    /// [`Follower::paused_by`].
+    pause: Option<Arc<Mutex<()>>>,
 }
 
 impl Follower {
@@ -191,7 +255,7 @@ impl Follower {
             .unwrap_or(latest)
             .min(latest);
         let (pending_scan, progress) = if scanning.is_empty() {
-            (None, Progress::Applied(start))
+            (None, position_after(start, latest))
         } else {
             (Some((scanning, latest)), Progress::Rebuilding)
         };
@@ -209,20 +273,25 @@ impl Follower {
             pending_scan,
             progress,
             wake,
+            pause: None,
         };
         Ok((follower, position))
+    }
+
+    /// While `pause` is held elsewhere the follower applies nothing (it finishes
+    /// the page it is on first): lets a test watch a server whose index lags.
+    pub fn paused_by(mut self, pause: Arc<Mutex<()>>) -> Follower {
+        self.pause = Some(pause);
+        self
     }
 
     /// Builds the indexes that need it from a full scan of the database (nothing when
     /// none does). Returns the feed position to follow from, which the shared
     /// position then reads.
-    pub async fn rebuild(&mut self) -> Result<i64, StoreError> {
+    pub async fn rebuild(&mut self) -> Result<i64, FollowError> {
         let Some((scanning, latest)) = &self.pending_scan else {
-            return Ok(match *self.progress.borrow() {
-                Progress::Applied(seq) => seq,
-                // Rebuilding is only ever set together with a pending scan.
-                Progress::Rebuilding => 0,
-            });
+            // Rebuilding is only ever set together with a pending scan.
+            return Ok(self.progress.borrow().applied().unwrap_or(0));
         };
         let started = std::time::Instant::now();
         // Employers first: vacancies are applied with their employer's record.
@@ -243,7 +312,7 @@ impl Follower {
         }
         let latest = *latest;
         for index in scanning {
-            index.applied_through(latest);
+            index.applied_through(latest)?;
         }
         let first_resumed = self
             .derived
@@ -258,7 +327,7 @@ impl Follower {
             "derived indexes built from the database"
         );
         self.pending_scan = None;
-        self.progress.send_replace(Progress::Applied(start));
+        self.progress.send_replace(position_after(start, latest));
         Ok(start)
     }
 
@@ -270,9 +339,9 @@ impl Follower {
         targets: &[Arc<dyn Derived>],
         employers: &mut HashMap<String, Record>,
         keep_employers: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), FollowError> {
         if !keep_employers && targets.iter().all(|index| index.loads_raw(entity)) {
-            return self.scan_raw(entity, targets).await;
+            return Ok(self.scan_raw(entity, targets).await?);
         }
         let mut after_id = None;
         loop {
@@ -296,7 +365,7 @@ impl Follower {
                     employer,
                 };
                 for index in targets {
-                    index.apply(&change);
+                    index.apply(&change)?;
                 }
             }
             match page.last() {
@@ -345,39 +414,57 @@ impl Follower {
         }
     }
 
-    async fn apply(
+    /// Applies the records `ids` of `entity` as they are now, absent ones as
+    /// deleted. The indexes' work runs off the async threads (a page of search
+    /// documents is a few hundred milliseconds of analysis).
+    async fn apply_records(
         &self,
         entity: Entity,
-        id: &str,
-        record: Option<&Record>,
-    ) -> Result<(), StoreError> {
-        let targets: Vec<&Arc<dyn Derived>> = self
+        ids: Vec<String>,
+        records: HashMap<String, Record>,
+    ) -> Result<(), FollowError> {
+        let targets: Vec<Arc<dyn Derived>> = self
             .derived
             .iter()
             .filter(|index| index.follows(entity))
+            .cloned()
             .collect();
-        if targets.is_empty() {
+        if targets.is_empty() || ids.is_empty() {
             return Ok(());
         }
-        let employer_id = record
-            .and_then(|record| record.columns.employer_id.as_deref())
-            .filter(|_| entity == Entity::Vacancy);
-        let employer = match employer_id {
-            Some(employer_id) if targets.iter().any(|index| index.needs_employer()) => {
-                self.store.get(Entity::Employer, employer_id).await?
+        let employers =
+            if entity == Entity::Vacancy && targets.iter().any(|index| index.needs_employer()) {
+                let mut wanted: Vec<&str> = records
+                    .values()
+                    .filter_map(|record| record.columns.employer_id.as_deref())
+                    .collect();
+                wanted.sort_unstable();
+                wanted.dedup();
+                self.store.get_many(Entity::Employer, &wanted).await?
+            } else {
+                HashMap::new()
+            };
+        tokio::task::spawn_blocking(move || {
+            for id in &ids {
+                let record = records.get(id);
+                let employer = record
+                    .filter(|_| entity == Entity::Vacancy)
+                    .and_then(|record| record.columns.employer_id.as_deref())
+                    .and_then(|employer_id| employers.get(employer_id));
+                let change = Applied {
+                    entity,
+                    id,
+                    record,
+                    employer,
+                };
+                for index in &targets {
+                    index.apply(&change)?;
+                }
             }
-            _ => None,
-        };
-        let change = Applied {
-            entity,
-            id,
-            record,
-            employer: employer.as_ref(),
-        };
-        for index in targets {
-            index.apply(&change);
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
+        .map_err(|_| FollowError::Panicked)?
     }
 
     /// Builds what must be built (when `hold` is given, once it is released or
@@ -389,65 +476,142 @@ impl Follower {
             // Released or dropped: either way, go on.
             let _ = hold.await;
         }
-        let mut last = loop {
+        let start = loop {
             match self.rebuild().await {
                 Ok(start) => break start,
                 Err(error) => {
                     tracing::warn!(error = %crate::error::error_chain(&error), "index rebuild failed; retrying");
-                    tokio::time::sleep(POLL_INTERVAL * 10).await;
+                    self.discard_uncommitted();
+                    tokio::time::sleep(RETRY_AFTER_FAILURE).await;
                 }
             }
         };
+        // Every change through `committed` is applied and committed; through
+        // `position`, applied.
+        let mut committed = start;
+        let mut position = start;
+        let mut catching_up = matches!(*self.progress.borrow(), Progress::CatchingUp(_));
+        let mut last_commit = Instant::now();
+        // Where and when the backlog being worked through began, for the log.
+        let mut backlog: Option<(i64, Instant)> = None;
         loop {
-            match self.follow_once(last).await {
-                Ok(Some(seq)) => {
-                    last = seq;
-                    for index in &self.derived {
-                        index.applied_through(seq);
+            let pause = self.pause.clone();
+            let turn = match &pause {
+                Some(pause) => Some(pause.lock().await),
+                None => None,
+            };
+            let (reached_end, idle) = match self.follow_once(position).await {
+                Ok(Some(page)) => {
+                    if page.more && backlog.is_none() {
+                        backlog = Some((position, Instant::now()));
                     }
-                    self.progress.send_replace(Progress::Applied(seq));
+                    position = page.newest;
+                    (!page.more, false)
                 }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(POLL_INTERVAL) => {}
-                        _ = self.wake.notified() => {}
-                    }
-                }
+                Ok(None) => (true, true),
                 Err(error) => {
-                    tracing::warn!(error = %crate::error::error_chain(&error), "change feed not readable; retrying");
-                    tokio::time::sleep(POLL_INTERVAL * 10).await;
+                    tracing::warn!(error = %crate::error::error_chain(&error), "changes not applied; applying them again from the last commit");
+                    self.discard_uncommitted();
+                    position = committed;
+                    drop(turn);
+                    tokio::time::sleep(RETRY_AFTER_FAILURE).await;
+                    continue;
+                }
+            };
+            let commit_now = position > committed
+                && (reached_end || last_commit.elapsed() >= BACKLOG_COMMIT_INTERVAL);
+            if commit_now {
+                if let Err(error) = self.commit(position) {
+                    tracing::warn!(error = %crate::error::error_chain(&error), "index commit failed; applying the changes again from the last commit");
+                    self.discard_uncommitted();
+                    position = committed;
+                    drop(turn);
+                    tokio::time::sleep(RETRY_AFTER_FAILURE).await;
+                    continue;
+                }
+                committed = position;
+                last_commit = Instant::now();
+                if let Some((from, began)) = backlog.filter(|_| reached_end) {
+                    tracing::info!(
+                        from_seq = from,
+                        to_seq = committed,
+                        elapsed_ms = began.elapsed().as_millis() as u64,
+                        "caught up with a backlog of changes"
+                    );
+                    backlog = None;
+                }
+            }
+            catching_up &= !(reached_end && position == committed);
+            let now = if catching_up {
+                Progress::CatchingUp(committed)
+            } else {
+                Progress::Applied(committed)
+            };
+            self.progress.send_if_modified(|progress| {
+                let changed = *progress != now;
+                *progress = now;
+                changed
+            });
+            drop(turn);
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = self.wake.notified() => {}
                 }
             }
         }
     }
 
-    /// Applies the next batch of changes after `last`; the new position, if any.
-    async fn follow_once(&self, last: i64) -> Result<Option<i64>, StoreError> {
-        let changes = self.store.changes_since(last, BATCH).await?;
+    fn commit(&self, seq: i64) -> Result<(), DerivedError> {
+        for index in &self.derived {
+            index.applied_through(seq)?;
+        }
+        Ok(())
+    }
+
+    fn discard_uncommitted(&self) {
+        for index in &self.derived {
+            index.discard_uncommitted();
+        }
+    }
+
+    /// Applies the next page of changes after `last`: each record changed in it is
+    /// read once, as it is now, with one query per kind.
+    async fn follow_once(&self, last: i64) -> Result<Option<FeedPage>, FollowError> {
+        let changes = self.store.changes_since(last, FEED_PAGE).await?;
         let Some(newest) = changes.last().map(|change| change.seq) else {
             return Ok(None);
         };
+        let more = changes.len() >= FEED_PAGE as usize;
         let reapplies_vacancies = self.derived.iter().any(|index| index.needs_employer());
-        for change in &changes {
-            if !self
-                .derived
-                .iter()
-                .any(|index| index.follows(change.entity))
-            {
+        for entity in [Entity::Employer, Entity::Vacancy, Entity::Worker] {
+            if !self.derived.iter().any(|index| index.follows(entity)) {
                 continue;
             }
-            let record = self.store.get(change.entity, &change.entity_id).await?;
-            self.apply(change.entity, &change.entity_id, record.as_ref())
-                .await?;
-            if change.entity == Entity::Employer && reapplies_vacancies {
-                self.reapply_vacancies_of(&change.entity_id).await?;
+            let mut seen = HashSet::new();
+            let ids: Vec<&str> = changes
+                .iter()
+                .filter(|change| change.entity == entity)
+                .map(|change| change.entity_id.as_str())
+                .filter(|id| seen.insert(*id))
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let records = self.store.get_many(entity, &ids).await?;
+            let owned = ids.iter().map(|id| id.to_string()).collect();
+            self.apply_records(entity, owned, records).await?;
+            if entity == Entity::Employer && reapplies_vacancies {
+                for employer_id in ids {
+                    self.reapply_vacancies_of(employer_id).await?;
+                }
             }
         }
-        Ok(Some(newest))
+        Ok(Some(FeedPage { newest, more }))
     }
 
     /// An employer's name is part of its vacancies' search documents.
-    async fn reapply_vacancies_of(&self, employer_id: &str) -> Result<(), StoreError> {
+    async fn reapply_vacancies_of(&self, employer_id: &str) -> Result<(), FollowError> {
         let mut after_id = None;
         loop {
             let mut filter = ListFilter {
@@ -457,14 +621,129 @@ impl Follower {
             };
             filter.columns.employer_id = Some(employer_id.to_string());
             let page = self.store.list(Entity::Vacancy, &filter).await?;
-            for record in &page {
-                self.apply(Entity::Vacancy, &record.id, Some(record))
-                    .await?;
-            }
-            match page.last() {
-                Some(last) => after_id = Some(last.id.clone()),
-                None => return Ok(()),
-            }
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after_id = Some(last.id.clone());
+            let ids = page.iter().map(|record| record.id.clone()).collect();
+            let records = page
+                .into_iter()
+                .map(|record| (record.id.clone(), record))
+                .collect();
+            self.apply_records(Entity::Vacancy, ids, records).await?;
         }
+    }
+}
+
+/// One page of the feed, applied.
+struct FeedPage {
+    /// The last sequence number in it.
+    newest: i64,
+    /// Whether the page was full, so more changes may wait.
+    more: bool,
+}
+
+/// Where a follower stands once every change through `start` is applied and the
+/// feed ended at `latest` when it looked.
+fn position_after(start: i64, latest: i64) -> Progress {
+    if start < latest {
+        Progress::CatchingUp(start)
+    } else {
+        Progress::Applied(start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use jobmatch_store::{Columns, NewRecord};
+
+    use super::*;
+
+    /// A durable index of employer ids whose first `failures` applies fail, as a
+    /// full disk would make them.
+    #[derive(Default)]
+    struct Flaky {
+        failures: AtomicUsize,
+        uncommitted: std::sync::Mutex<BTreeSet<String>>,
+        committed: std::sync::Mutex<BTreeSet<String>>,
+    }
+
+    impl Derived for Flaky {
+        fn apply(&self, change: &Applied<'_>) -> Result<(), DerivedError> {
+            let failing = self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok();
+            if failing {
+                return Err(DerivedError {
+                    index: "flaky",
+                    source: "no space left on device".into(),
+                });
+            }
+            self.uncommitted
+                .lock()
+                .unwrap()
+                .insert(change.id.to_string());
+            Ok(())
+        }
+
+        fn applied_through(&self, _seq: i64) -> Result<(), DerivedError> {
+            let applied = std::mem::take(&mut *self.uncommitted.lock().unwrap());
+            self.committed.lock().unwrap().extend(applied);
+            Ok(())
+        }
+
+        fn discard_uncommitted(&self) {
+            self.uncommitted.lock().unwrap().clear();
+        }
+
+        fn resume_from(&self) -> Option<i64> {
+            Some(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_an_index_failed_to_take_is_applied_again_not_skipped() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite:{}", directory.path().join("feed.db").display());
+        let store = Store::connect(&url).await.expect("SQLite store");
+        let mut written = BTreeSet::new();
+        for id in ["e1", "e2", "e3"] {
+            store
+                .insert(
+                    Entity::Employer,
+                    NewRecord {
+                        id,
+                        source: None,
+                        external_id: None,
+                        columns: &Columns::default(),
+                        body: &serde_json::json!({"name": id}),
+                    },
+                )
+                .await
+                .expect("employer stored");
+            written.insert(id.to_string());
+        }
+        let index = Arc::new(Flaky {
+            failures: AtomicUsize::new(2),
+            ..Flaky::default()
+        });
+        let (follower, position) =
+            Follower::new(store.clone(), vec![index.clone() as Arc<dyn Derived>])
+                .await
+                .expect("follower");
+        tokio::spawn(follower.run(None));
+        let latest = store.latest_change_seq().await.expect("feed readable");
+        assert!(
+            position.wait_for(latest, Duration::from_secs(30)).await,
+            "the follower went past its failures"
+        );
+        assert_eq!(*index.committed.lock().unwrap(), written);
+        assert_eq!(index.failures.load(Ordering::SeqCst), 0);
     }
 }

@@ -13,7 +13,7 @@ use jobmatch_matching::{MatchError, MatchIndex, VacancyProfile, Weights, WorkerP
 use jobmatch_store::{Entity, RawRecord};
 use serde::Deserialize;
 
-use crate::follower::{Applied, Derived};
+use crate::follower::{Applied, Derived, DerivedError};
 
 /// The in-memory matching index, shared by request handlers (readers) and the
 /// change-feed follower (the only writer).
@@ -208,15 +208,18 @@ impl Derived for Matching {
     /// Settles the standing candidate lists once per batch of changes; a large
     /// batch is offered to them by the `standing-lists` thread, or here when that
     /// thread could not start.
-    fn applied_through(&self, _seq: i64) {
+    fn applied_through(&self, _seq: i64) -> Result<(), DerivedError> {
         let mut index = self.write();
         index.settle_standing(Utc::now().date_naive());
         if !self.standing_thread.load(Ordering::Acquire) {
             while index.settle_unsettled(usize::MAX) > 0 {}
         }
+        Ok(())
     }
 
-    fn apply(&self, change: &Applied<'_>) {
+    /// In memory, nothing fails for a passing reason: a record that cannot be
+    /// applied never will be, and is logged and left out.
+    fn apply(&self, change: &Applied<'_>) -> Result<(), DerivedError> {
         let mut index = self.write();
         let outcome = match (change.entity, change.record) {
             (Entity::Worker, Some(record)) => WorkerInput::deserialize(&record.body)
@@ -248,5 +251,6 @@ impl Derived for Matching {
             // longer reads as the current type: worth an operator's attention.
             tracing::error!(entity = change.entity.as_str(), id = change.id, %error, "record left out of matching");
         }
+        Ok(())
     }
 }

@@ -45,6 +45,9 @@ pub struct StartOptions {
     /// before it reads the database, so that a test can watch the server answer
     /// while its search index is rebuilding.
     pub hold_search_rebuild: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// While a test holds this lock, the search index applies no change, so that
+    /// it can watch a server whose search lags behind the database.
+    pub pause_search_following: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// A server bound to its port, not yet running.
@@ -61,11 +64,29 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("could not build the matching and search indexes from the database")]
-    Indexes(#[source] jobmatch_store::StoreError),
+    Indexes(#[source] crate::follower::FollowError),
+    #[error(
+        "the search index in {} is in use by another process (another jobmatch serve?); each replica needs its own --data-dir",
+        directory.display()
+    )]
+    SearchInUse { directory: std::path::PathBuf },
     #[error("could not open the search index")]
     Search(#[source] jobmatch_search::SearchError),
     #[error("the matching configuration is invalid")]
     Matching(#[source] jobmatch_matching::MatchError),
+}
+
+impl StartError {
+    /// Names the usual cause of a locked index: two processes given one data
+    /// directory.
+    fn search(error: jobmatch_search::SearchError, directory: Option<&std::path::Path>) -> Self {
+        match (error, directory) {
+            (jobmatch_search::SearchError::Locked, Some(directory)) => StartError::SearchInUse {
+                directory: directory.to_path_buf(),
+            },
+            (error, _) => StartError::Search(error),
+        }
+    }
 }
 
 impl Application {
@@ -110,7 +131,7 @@ impl Application {
         let (mut matching_follower, matching_feed) =
             Follower::new(store.clone(), vec![matching.clone() as Arc<dyn Derived>])
                 .await
-                .map_err(StartError::Indexes)?;
+                .map_err(|error| StartError::Indexes(error.into()))?;
         matching_follower
             .rebuild()
             .await
@@ -118,16 +139,21 @@ impl Application {
         tokio::spawn(matching_follower.run(None));
         Matching::spawn_standing_builder(&matching);
 
-        let search = Arc::new(Search::open(search_dir).map_err(StartError::Search)?);
+        let search = Arc::new(
+            Search::open(search_dir).map_err(|error| StartError::search(error, search_dir))?,
+        );
         let (mut search_follower, search_feed) =
             Follower::new(store.clone(), vec![search.clone() as Arc<dyn Derived>])
                 .await
-                .map_err(StartError::Indexes)?;
+                .map_err(|error| StartError::Indexes(error.into()))?;
         if search_dir.is_none() {
             search_follower
                 .rebuild()
                 .await
                 .map_err(StartError::Indexes)?;
+        }
+        if let Some(pause) = options.pause_search_following {
+            search_follower = search_follower.paused_by(pause);
         }
         tokio::spawn(search_follower.run(options.hold_search_rebuild));
         crate::idempotency::spawn_expiry(store.clone());
@@ -142,7 +168,7 @@ impl Application {
                     &hex::encode(candidate_secret),
                 )
                 .await
-                .map_err(StartError::Indexes)?,
+                .map_err(|error| StartError::Indexes(error.into()))?,
         );
         let state = web::Data::new(AppState {
             store,
@@ -152,6 +178,7 @@ impl Application {
             matching,
             feed: FeedPosition::combined([matching_feed, search_feed.clone()]),
             search_feed,
+            own_writes: crate::search::OwnWrites::default(),
             key_cache: crate::auth::KeyCache::default(),
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,

@@ -23,6 +23,9 @@ pub struct AppState {
     ///
     /// [`Progress::Rebuilding`]: crate::follower::Progress::Rebuilding
     pub search_feed: FeedPosition,
+    /// Where each API key's last write through this server stands in the feed: a
+    /// search waits for that write only.
+    pub own_writes: crate::search::OwnWrites,
     /// API keys read from the database in the last second.
     pub key_cache: crate::auth::KeyCache,
     /// Requests per API key.

@@ -19,7 +19,9 @@ pub enum SearchError {
         message: &'static str,
     },
     /// Another writer (in this process or another) holds the index directory.
-    #[error("search index directory is locked by another writer")]
+    #[error(
+        "the search index directory is held by another process (or another index writer in this one)"
+    )]
     Locked,
     #[error("search index failure")]
     Index(#[from] tantivy::TantivyError),

@@ -86,7 +86,10 @@ pub struct SearchIndex {
     last_applied_seq: AtomicI64,
     /// Analysis of the taxonomy's and gazetteer's texts, which recur across vacancies:
     /// at most one entry per label (about 60,000), filled as vacancies use them.
-    static_texts: Mutex<HashMap<&'static str, Arc<AnalyzedText>>>,
+    /// Keyed by each text's address and length: the texts live for the whole
+    /// process, and hashing two numbers instead of a label's every byte was a
+    /// visible share of indexing a vacancy.
+    static_texts: Mutex<HashMap<(usize, usize), Arc<AnalyzedText>>>,
     directory: Option<PathBuf>,
     index: Index,
 }
@@ -249,6 +252,14 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Forgets every write since the last commit, so that the caller can apply them
+    /// again (a failed write or commit may leave tantivy's writer unusable; this
+    /// replaces it with a fresh one holding the same lock).
+    pub fn rollback(&self) -> Result<(), SearchError> {
+        self.writer().rollback()?;
+        Ok(())
+    }
+
     /// The change-feed sequence number recorded by the last commit (0 for a new index).
     pub fn last_applied_seq(&self) -> i64 {
         self.last_applied_seq.load(Ordering::SeqCst)
@@ -294,7 +305,7 @@ impl SearchIndex {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         cache
-            .entry(text)
+            .entry((text.as_ptr() as usize, text.len()))
             .or_insert_with(|| Arc::new(AnalyzedText::new(analyzer, text)))
             .clone()
     }

@@ -1,6 +1,7 @@
 //! Several `serve` processes sharing one PostgreSQL database, each with its own search
 //! index: a vacancy written through one is found by another's search within a
-//! second, and once closed it is gone from that search within a second.
+//! second, and once closed it is gone from that search within a second. Two given
+//! the same data directory: the second refuses to start and says why.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -131,4 +132,37 @@ async fn a_vacancy_written_through_one_server_is_searchable_on_another_within_a_
         found_after.as_millis(),
         gone_after.as_millis()
     );
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_says_each_replica_needs_its_own() {
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let database_url = format!("sqlite:{}", data_dir.path().join("jobmatch.db").display());
+    let first = Server::start(data_dir.path(), &database_url);
+    wait_until_ready(&first.address, Duration::from_secs(10)).await;
+
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_jobmatch"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir.path())
+        .env("JOBMATCH_DATABASE_URL", &database_url)
+        .env("JOBMATCH_LOG", "warn")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("the second server runs");
+    first.kill_hard();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        !second.status.success(),
+        "the second server exits: {stderr}"
+    );
+    let search_dir = data_dir.path().join("search");
+    for expected in [
+        format!(
+            "the search index in {} is in use by another process",
+            search_dir.display()
+        ),
+        "each replica needs its own --data-dir".to_string(),
+    ] {
+        assert!(stderr.contains(&expected), "{expected:?} in {stderr}");
+    }
 }

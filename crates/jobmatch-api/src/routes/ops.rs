@@ -27,8 +27,16 @@ pub struct Readiness {
     /// `change_feed_seq` by at most a moment while writes arrive. While the search
     /// index is rebuilding, what matching reflects.
     pub indexed_seq: i64,
-    /// The search index: `ready`, or `rebuilding` from the database (after it was
-    /// found missing, damaged or of an older version); searches answer 503 meanwhile.
+    /// How far the search index is behind the database: `change_feed_seq` less
+    /// the sequence of the last change search reflects (about the number of
+    /// changes still to apply). Ready means at most 2,000.
+    #[schema(example = 0)]
+    pub search_lag: i64,
+    /// The search index: `ready`; `catching_up` while it is more than 2,000
+    /// changes behind or still applying the backlog it found at start-up
+    /// (searches answer, but may miss recent changes); or `rebuilding` from the
+    /// database (after it was found missing, damaged or of an older version),
+    /// when searches answer 503.
     #[schema(example = "ready")]
     pub search: SearchReadiness,
 }
@@ -37,8 +45,14 @@ pub struct Readiness {
 #[serde(rename_all = "snake_case")]
 pub enum SearchReadiness {
     Ready,
+    CatchingUp,
     Rebuilding,
 }
+
+/// The most changes search may be behind the database while the server says it
+/// is ready: one page of the follower (an import writes 2,000 rows per
+/// transaction), under a second of work.
+pub const SEARCH_READY_LAG: i64 = 2_000;
 
 /// Not ready: a problem document that also carries what is known of the
 /// readiness fields (all of them while the search index rebuilds; no sequence
@@ -46,8 +60,9 @@ pub enum SearchReadiness {
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({
     "type": "unavailable", "title": "Service unavailable", "status": 503,
-    "detail": "the search index is being rebuilt from the database",
-    "database": "sqlite", "change_feed_seq": 1042, "indexed_seq": 1042, "search": "rebuilding"
+    "detail": "the search index is 48210 changes behind the database and catching up",
+    "database": "sqlite", "change_feed_seq": 100042, "indexed_seq": 51832,
+    "search_lag": 48210, "search": "catching_up"
 }))]
 pub struct NotReady {
     #[serde(rename = "type")]
@@ -64,6 +79,9 @@ pub struct NotReady {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub indexed_seq: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub search_lag: Option<i64>,
     pub search: SearchReadiness,
 }
 
@@ -88,21 +106,24 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness
 ///
-/// Ready when the database answers and the search index is not being rebuilt.
+/// Ready when the database answers and the search index is neither being
+/// rebuilt nor more than 2,000 changes behind the database (nor still applying
+/// the backlog it found at start-up).
 #[utoipa::path(tag = "operations", operation_id = "readyz", security(()),
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
-        (status = 503, description = "Not ready; the detail says why. While the search index is rebuilding, the document also carries the readiness fields, with `search` set to `rebuilding`; everything but search is served meanwhile.", body = NotReady, content_type = "application/problem+json"),
+        (status = 503, description = "Not ready; the detail says why. While the search index is rebuilding or catching up, the document also carries the readiness fields, with `search` set to `rebuilding` or `catching_up` and `search_lag` saying how far behind it is; everything is served meanwhile, but searches answer 503 while rebuilding and may miss recent changes while catching up.", body = NotReady, content_type = "application/problem+json"),
     ))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let database = state.store.backend_name();
-    let search = if state.search_feed.is_rebuilding() {
+    let rebuilding = state.search_feed.is_rebuilding();
+    let mut search = if rebuilding {
         SearchReadiness::Rebuilding
     } else {
         SearchReadiness::Ready
     };
-    let not_ready = |detail: &str| NotReady {
+    let not_ready = |detail: &str, search: SearchReadiness| NotReady {
         problem_type: "unavailable",
         title: "Service unavailable",
         status: 503,
@@ -110,27 +131,43 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         database,
         change_feed_seq: None,
         indexed_seq: None,
+        search_lag: None,
         search,
     };
     let Ok(seq) = state.store.latest_change_seq().await else {
-        return not_ready("the database does not answer").response();
+        return not_ready("the database does not answer", search).response();
     };
     let indexed_seq = state.feed.applied();
-    if search == SearchReadiness::Rebuilding {
-        return NotReady {
-            change_feed_seq: Some(seq),
-            indexed_seq: Some(indexed_seq),
-            ..not_ready("the search index is being rebuilt from the database")
-        }
-        .response();
+    // Read after the feed's end, so never negative but for a write racing in.
+    let search_lag = (seq - state.search_feed.applied()).max(0);
+    if !rebuilding && (state.search_feed.is_catching_up() || search_lag > SEARCH_READY_LAG) {
+        search = SearchReadiness::CatchingUp;
     }
-    HttpResponse::Ok().json(Readiness {
-        status: "ready",
-        database,
-        change_feed_seq: seq,
-        indexed_seq,
-        search,
-    })
+    let detail = match search {
+        SearchReadiness::Ready => {
+            return HttpResponse::Ok().json(Readiness {
+                status: "ready",
+                database,
+                change_feed_seq: seq,
+                indexed_seq,
+                search_lag,
+                search,
+            });
+        }
+        SearchReadiness::Rebuilding => {
+            "the search index is being rebuilt from the database".to_string()
+        }
+        SearchReadiness::CatchingUp => {
+            format!("the search index is {search_lag} changes behind the database and catching up")
+        }
+    };
+    NotReady {
+        change_feed_seq: Some(seq),
+        indexed_seq: Some(indexed_seq),
+        search_lag: Some(search_lag),
+        ..not_ready(&detail, search)
+    }
+    .response()
 }
 
 /// What `Retry-After` says while the server is not ready (the search index

@@ -672,16 +672,21 @@ pub async fn list_among<R: ResourceKind>(
     }))
 }
 
-/// Honours `?wait_for=indexed` on a write: returns once matching (and search)
-/// reflect every write acknowledged so far, or after [`INDEX_WAIT`] at most.
+/// Called by every write handler once its write committed. Notes the write as
+/// the key's own (its next search waits for it), and honours
+/// `?wait_for=indexed`: returns once matching (and search) reflect every write
+/// acknowledged so far, or after [`INDEX_WAIT`] at most.
 pub async fn wait_if_asked(state: &AppState, request: &HttpRequest) -> Result<(), ApiError> {
+    // At or after the write's own change: a search by the same key then waits
+    // at most for the few changes others committed in between.
+    let written = state.store.latest_change_seq().await?;
+    state.own_writes.note(request, written);
     let asked = form_urlencoded::parse(request.query_string().as_bytes())
         .find(|(name, _)| name == "wait_for")
         .map(|(_, value)| value.into_owned());
     match asked.as_deref() {
         None => Ok(()),
         Some("indexed") => {
-            let written = state.store.latest_change_seq().await?;
             if !state.feed.wait_for(written, INDEX_WAIT).await {
                 tracing::warn!(seq = written, "write not indexed within the wait bound");
             }

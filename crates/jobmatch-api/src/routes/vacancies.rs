@@ -342,8 +342,10 @@ pub async fn close_vacancy(
 ///
 /// Full-text search with filters, facet counts for sector and province, and the
 /// total. Without `q`, lists the matching vacancies newest first. Only open
-/// vacancies unless `status` is given. The answer reflects every write this server
-/// has acknowledged before the request. While the search index is being rebuilt
+/// vacancies unless `status` is given. The answer reflects every write the same
+/// API key made through this server before the request; every vacancy listed is
+/// as stored now, and only one the key may see with the status asked for. While
+/// the search index is being rebuilt
 /// from the database (after it was found missing, damaged or of an older version),
 /// searches answer 503 with `Retry-After`; everything else keeps working.
 #[utoipa::path(
@@ -360,6 +362,7 @@ pub async fn close_vacancy(
 pub async fn list_vacancies(
     state: web::Data<AppState>,
     principal: Principal,
+    request: HttpRequest,
     query: Params<VacancyListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::SearchVacancies)?;
@@ -409,7 +412,12 @@ pub async fn list_vacancies(
         }
     }
     let requested_employer = uuid_filter("employer_id", query.employer_id)?;
-    let request = SearchRequest {
+    // Beyond the request's own filter: what this key may see at all.
+    let visible_employers = match visibility(&principal, Operation::SearchVacancies) {
+        Visibility::All => None,
+        Visibility::Employers(allowed) => Some(allowed),
+    };
+    let search = SearchRequest {
         q: query.q.unwrap_or_default(),
         sector: query.sector.into_iter().collect(),
         province_code: province_filter(state.reference, query.province_code)?
@@ -418,13 +426,14 @@ pub async fn list_vacancies(
         district_code: query.district_code.into_iter().collect(),
         occupation: query.occupation.into_iter().collect(),
         skill: query.skill.into_iter().collect(),
-        employer_id: match visibility(&principal, Operation::SearchVacancies) {
-            Visibility::All => requested_employer.into_iter().collect(),
+        employer_id: match &visible_employers {
+            None => requested_employer.into_iter().collect(),
             // Only what the key may see; possibly nothing at all.
-            Visibility::Employers(allowed) => {
+            Some(allowed) => {
                 let allowed: Vec<String> = allowed
-                    .into_iter()
-                    .filter(|id| requested_employer.as_ref().is_none_or(|asked| asked == id))
+                    .iter()
+                    .filter(|id| requested_employer.as_ref().is_none_or(|asked| asked == *id))
+                    .cloned()
                     .collect();
                 if allowed.is_empty() {
                     return Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -453,23 +462,45 @@ pub async fn list_vacancies(
     if state.search_feed.is_rebuilding() {
         return Ok(search_unavailable());
     }
-    // Read your writes: the index first applies every change acknowledged so far.
-    let written = state.store.latest_change_seq().await?;
-    state
-        .search_feed
-        .wait_for(written, std::time::Duration::from_secs(1))
-        .await;
-    let found = state.search.index.search(&request).map_err(search_error)?;
+    // Read your writes: the index first applies this key's last write, and waits
+    // for nobody else's (an import's backlog is no reason to stall a search).
+    if let Some(written) = state.own_writes.last(&request) {
+        state.search_feed.wait_for(written, OWN_WRITE_WAIT).await;
+    }
+    let found = state.search.index.search(&search).map_err(search_error)?;
     let ids: Vec<&str> = found
         .items
         .iter()
         .map(|hit| hit.vacancy_id.as_str())
         .collect();
     let records = state.store.get_many(Entity::Vacancy, &ids).await?;
-    // The database is the truth: a vacancy gone since it was indexed is skipped.
+    // The database is the truth: the index may lag behind it, so a vacancy gone,
+    // moved to an employer the key may not see, or no longer of a status asked
+    // for since it was indexed is left out.
+    let statuses: Vec<&str> = if search.status.is_empty() {
+        vec![VacancyStatus::Open.code()]
+    } else {
+        search.status.iter().map(|status| status.code()).collect()
+    };
+    let still_matches = |record: &&Record| {
+        let employer = record.columns.employer_id.as_deref();
+        let visible = match &visible_employers {
+            None => true,
+            Some(allowed) => employer.is_some_and(|id| allowed.iter().any(|allowed| allowed == id)),
+        };
+        let asked_employer = search.employer_id.is_empty()
+            || employer.is_some_and(|id| search.employer_id.iter().any(|asked| asked == id));
+        let asked_status = record
+            .columns
+            .status
+            .as_deref()
+            .is_some_and(|status| statuses.contains(&status));
+        visible && asked_employer && asked_status
+    };
     let items: Vec<serde_json::Value> = ids
         .iter()
         .filter_map(|id| records.get(*id))
+        .filter(still_matches)
         .map(resource::representation)
         .collect();
     let facet_values = |counts: Vec<jobmatch_search::FacetCount>| -> Vec<serde_json::Value> {
@@ -488,6 +519,10 @@ pub async fn list_vacancies(
         }
     })))
 }
+
+/// The longest a search waits for the index to reflect its key's last write;
+/// normally well under 100 ms.
+const OWN_WRITE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// 503 problem+json with `Retry-After`, while the index rebuilds.
 fn search_unavailable() -> HttpResponse {

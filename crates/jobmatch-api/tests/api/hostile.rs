@@ -209,7 +209,9 @@ async fn seeded_world() -> World {
     let create = |path: &'static str, body: Value| {
         let app = &app;
         async move {
-            let response = app.post(path, &app.staff_key, &body).await;
+            // Searched with other keys, which do not wait for staff's writes.
+            let indexed = format!("{path}?wait_for=indexed");
+            let response = app.post(&indexed, &app.staff_key, &body).await;
             assert_eq!(response.status(), 201, "seeding {path}");
             let record: Value = response.json().await.expect("json");
             record["id"].as_str().expect("id").to_string()

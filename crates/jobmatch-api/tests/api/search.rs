@@ -234,3 +234,122 @@ async fn while_the_search_index_rebuilds_searches_answer_503_and_everything_else
         assert_eq!(ids(&page), vec![expected], "{query}: {page}");
     }
 }
+
+#[tokio::test]
+async fn a_lagging_index_never_shows_a_moved_vacancy_and_readyz_says_how_far_behind_it_is() {
+    let app = spawn_app().await;
+    let first = app.create_employer().await;
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let second = app.create_employer().await;
+    let second_id = second["id"].as_str().unwrap().to_string();
+    let moving = vacancy(&app, &first_id, "Welder", "construction", "12").await;
+
+    // A second server over the same database, whose search index applies no
+    // change while the test holds `pause`.
+    let pause = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    let lagging = jobmatch_api::Application::build_with(
+        "127.0.0.1:0",
+        app.store.clone(),
+        None,
+        jobmatch_api::server::StartOptions {
+            pause_search_following: Some(pause.clone()),
+            ..jobmatch_api::server::StartOptions::default()
+        },
+    )
+    .await
+    .expect("server starts");
+    let address = format!("http://127.0.0.1:{}", lagging.port());
+    tokio::spawn(lagging.run());
+    let get = |path: String, key: String| {
+        let request = app.client.get(format!("{address}{path}")).bearer_auth(key);
+        async move { request.send().await.expect("sent") }
+    };
+    let first_key = app.employer_key(&first_id).await;
+    let second_key = app.employer_key(&second_id).await;
+    let found_by = |key: String| {
+        let get = &get;
+        async move {
+            let page: Value = get("/v1/vacancies?q=welder".into(), key)
+                .await
+                .json()
+                .await
+                .expect("json");
+            ids(&page)
+        }
+    };
+    assert_eq!(found_by(first_key.clone()).await, vec![moving.clone()]);
+
+    let held = pause.lock().await;
+    let moved = app
+        .patch(
+            &format!("/v1/vacancies/{moving}"),
+            &app.staff_key,
+            &json!({"employer_id": second_id}),
+            None,
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    // More changes than a ready server may be behind (employers need no
+    // validation in the store, and each is one change).
+    let documents: Vec<(String, String, String)> = (0
+        ..=jobmatch_api::routes::ops::SEARCH_READY_LAG)
+        .map(|n| {
+            (
+                uuid::Uuid::new_v4().to_string(),
+                format!("bulk-{n}"),
+                json!({"name": format!("Bulk employer {n}")}).to_string(),
+            )
+        })
+        .collect();
+    let columns = jobmatch_store::Columns::default();
+    let batch: Vec<jobmatch_store::BatchRecord<'_>> = documents
+        .iter()
+        .map(|(id, external_id, body)| jobmatch_store::BatchRecord {
+            id,
+            external_id: Some(external_id),
+            columns: &columns,
+            body,
+        })
+        .collect();
+    app.store
+        .upsert_many(jobmatch_store::Entity::Employer, "bulk", &batch)
+        .await
+        .expect("bulk written");
+
+    // The index still files the vacancy under the first employer; the stored row
+    // decides.
+    assert_eq!(found_by(first_key.clone()).await, Vec::<String>::new());
+    let not_ready = assert_problem(get("/readyz".into(), app.staff_key.clone()).await, 503).await;
+    assert_eq!(not_ready["search"], "catching_up", "{not_ready}");
+    assert!(
+        not_ready["search_lag"]
+            .as_i64()
+            .is_some_and(|lag| lag > jobmatch_api::routes::ops::SEARCH_READY_LAG),
+        "{not_ready}"
+    );
+
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ready = get("/readyz".into(), app.staff_key.clone()).await;
+        if ready.status() == 200 {
+            let ready: Value = ready.json().await.expect("json");
+            assert_eq!(ready["search"], "ready", "{ready}");
+            let lag = ready["search_lag"].as_i64().expect("search_lag");
+            assert!(
+                lag <= jobmatch_api::routes::ops::SEARCH_READY_LAG,
+                "{ready}"
+            );
+            if lag == 0 {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "search never caught up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(found_by(first_key).await, Vec::<String>::new());
+    assert_eq!(found_by(second_key).await, vec![moving]);
+}
