@@ -133,9 +133,24 @@ struct CachedKey {
 #[derive(Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<String, CachedKey>>,
+    /// Hashes of every key this process has found in the database, at start-up
+    /// or since: their lookups never count against a client address, so an
+    /// anonymous flood of unknown keys from an address (a reverse proxy's, say)
+    /// cannot keep existing keys out after a restart or on a new replica. Only
+    /// stored keys enter it, so it is as large as the keys table at most.
+    known_hashes: Mutex<std::collections::HashSet<String>>,
 }
 
 impl KeyCache {
+    /// Remembers the hashes of the stored keys (`jobmatch keys list`'s rows) as
+    /// known; see [`KeyCache::knows`].
+    pub fn know_stored(&self, keys: &[ApiKey]) {
+        self.known_hashes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(keys.iter().map(|key| key.hash.clone()));
+    }
+
     fn get(&self, hash: &str) -> Option<CachedKey> {
         let entries = self
             .entries
@@ -147,17 +162,21 @@ impl KeyCache {
             .cloned()
     }
 
-    /// Whether the key was read from the database before, however long ago
-    /// (as long as it is still remembered): such a key is looked up even for
-    /// an address over its allowance of unknown keys.
+    /// Whether the key was found in the database before, however long ago:
+    /// such a key is looked up even for an address over its allowance of
+    /// unknown keys.
     fn knows(&self, hash: &str) -> bool {
-        self.entries
+        self.known_hashes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains_key(hash)
+            .contains(hash)
     }
 
     fn put(&self, hash: String, cached: CachedKey) {
+        self.known_hashes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(hash.clone());
         let mut entries = self
             .entries
             .lock()

@@ -74,6 +74,8 @@ pub enum StartError {
     Search(#[source] jobmatch_search::SearchError),
     #[error("the matching configuration is invalid")]
     Matching(#[source] jobmatch_matching::MatchError),
+    #[error("could not read the API keys")]
+    Keys(#[source] jobmatch_store::StoreError),
 }
 
 impl StartError {
@@ -183,6 +185,15 @@ impl Application {
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,
         });
+        // Stored keys are known from the start: a flood of unknown keys from
+        // one address must not hold them up after a restart.
+        state.key_cache.know_stored(
+            &state
+                .store
+                .list_api_keys()
+                .await
+                .map_err(StartError::Keys)?,
+        );
         // The rate limiters' tables forget idle keys and addresses once a
         // minute, for as long as the server's state lives.
         let limits_of = Arc::downgrade(&state.clone().into_inner());
