@@ -305,6 +305,7 @@ fn http_problem_type(status: StatusCode) -> &'static str {
         411 => "length_required",
         413 => "payload_too_large",
         414 => "uri_too_long",
+        410 => "gone",
         415 => "unsupported_media_type",
         431 => "headers_too_large",
         code if code >= 500 => "internal_error",

@@ -29,8 +29,14 @@
 //!   released afresh, consent checked and audited, on every request) is never
 //!   kept, however its path is spelled.
 //! - Kept answers may hold a profile ([`CarriesProfile`]): a replay is audited
-//!   as a read of it, erasing the worker forgets them, and an answer whose
-//!   worker is erased before it is kept is dropped.
+//!   as a read of it. Erasing the worker redacts them, as it does an answer
+//!   whose worker is erased before it is kept: the key stays taken and its
+//!   retry is answered 410 Gone, never run again (which would write the
+//!   person back, or a batch's items twice). Answers naming only ids (a batch
+//!   report) are kept as they are.
+//! - A batch (`POST /v1/workers/batch`, up to 16 MiB) is authorized and takes
+//!   one of the key's batch slots before its body is read; the handler holds
+//!   that slot ([`crate::limits::BatchSlot`] in the request's extensions).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -49,6 +55,7 @@ use tracing_actix_web::RequestId;
 use crate::auth::Principal;
 use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
+use crate::policy::{Operation, authorize};
 use crate::routes::workers::MAX_BATCH_BODY_BYTES;
 use crate::state::AppState;
 
@@ -326,7 +333,18 @@ async fn claim(request: &mut ServiceRequest, sent: &HeaderValue) -> Result<Claim
         .get::<RequestId>()
         .map(|id| id.to_string());
 
-    let body = read_body(request).await?;
+    // A batch body may be 16 MiB: before reading a byte of it, refuse a key
+    // that may not send batches, and take one of the key's batch slots, as
+    // the handler would. Otherwise fresh keys would let anyone make the
+    // server hold any number of such bodies.
+    let is_batch = is_batch(request);
+    let batch_slot = if is_batch {
+        authorize(&principal, Operation::CreateWorkerBatch)?;
+        Some(state.rate_limits.claim_batch(&principal.key_id)?)
+    } else {
+        None
+    };
+    let body = read_body(request, is_batch).await?;
     let request_hash = hash_request(request, &body);
     request.set_payload(payload_of(body));
 
@@ -350,16 +368,23 @@ async fn claim(request: &mut ServiceRequest, sent: &HeaderValue) -> Result<Claim
         .await
         .map_err(ApiError::from)?;
     match claimed {
-        IdempotencyClaim::Claimed { claimed_at } => Ok(Claim {
-            state,
-            key_id: principal.key_id,
-            key,
-            claimed_at,
-            settled: false,
-        }),
+        IdempotencyClaim::Claimed { claimed_at } => {
+            // The handler holds the slot until its answer is built.
+            if let Some(slot) = batch_slot {
+                request.extensions_mut().insert(slot);
+            }
+            Ok(Claim {
+                state,
+                key_id: principal.key_id,
+                key,
+                claimed_at,
+                settled: false,
+            })
+        }
         IdempotencyClaim::Answered { status, response } => {
             Err(Refusal::Answer(replayed(status, &response)?))
         }
+        IdempotencyClaim::Erased => Err(Refusal::Answer(erased_answer())),
         IdempotencyClaim::InProgress => {
             let mut refusal = actix_web::ResponseError::error_response(&ApiError::Conflict(
                 "a request with this Idempotency-Key is still being answered; retry shortly"
@@ -396,11 +421,17 @@ fn valid_key(sent: &HeaderValue) -> Result<String, ApiError> {
         })
 }
 
+/// Whether the request is a batch of profiles (`POST /v1/workers/batch`), the
+/// one route whose body may be larger than [`MAX_BODY_BYTES`].
+fn is_batch(request: &ServiceRequest) -> bool {
+    // The path as routing decodes it (`%62atch` is `batch`).
+    request.method() == Method::POST && request.match_info().as_str() == "/v1/workers/batch"
+}
+
 /// The body, up to the route's limit (checked against `Content-Length` before
 /// anything is read).
-async fn read_body(request: &mut ServiceRequest) -> Result<Bytes, ApiError> {
-    // The path as routing decodes it (`%62atch` is `batch`).
-    let limit = if request.match_info().as_str() == "/v1/workers/batch" {
+async fn read_body(request: &mut ServiceRequest, is_batch: bool) -> Result<Bytes, ApiError> {
+    let limit = if is_batch {
         MAX_BATCH_BODY_BYTES
     } else {
         MAX_BODY_BYTES
@@ -469,6 +500,21 @@ fn replayed(status: u16, kept: &str) -> Result<HttpResponse, ApiError> {
     }
     response.insert_header((IDEMPOTENT_REPLAYED.clone(), "true"));
     Ok(response.body(answer.body))
+}
+
+/// The kept answer of a request whose answer carried a profile erased since:
+/// the key stays taken, so the request is not run again (it would write the
+/// person back), and nothing of the profile is told.
+fn erased_answer() -> HttpResponse {
+    let mut response = actix_web::ResponseError::error_response(&ApiError::Http {
+        status: StatusCode::GONE,
+        detail: "the profile this answer carried has been erased".to_string(),
+    });
+    response.headers_mut().insert(
+        IDEMPOTENT_REPLAYED.clone(),
+        HeaderValue::from_static("true"),
+    );
+    response
 }
 
 /// The principal [`idempotent_writes`] authenticated, if it ran.

@@ -36,7 +36,8 @@ ASCII characters, such as a UUID): re-sent with the same key, method, path, quer
 same API key within 24 hours, it gets the first answer again, with `Idempotent-Replayed: true`, and \
 nothing is written twice. The same key with another request is a 422 naming `Idempotency-Key`; \
 while the first request still runs, a 409 with `Retry-After`. Server errors and contact releases \
-are not kept.\n\n\
+are not kept. A kept answer that carried a returnee's profile is replaced, when the returnee is \
+erased, by a 410 Gone problem: the retry is not run again.\n\n\
 This service uses the ESCO classification of the European Commission. It carries a modified \
 subset of ESCO v1.1.1. Places come from the NCDD gazetteer (db.ncdd.gov.kh) and the Ministry of Economy \
 and Finance (GDDE) lists; Thai provinces from thailand-geodata (MIT).",

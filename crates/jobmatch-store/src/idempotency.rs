@@ -14,9 +14,14 @@
 //! the retention period: an older one counts as absent when its key is
 //! claimed again, and a periodic task deletes expired rows through the index
 //! on `created_at` ([`Store::forget_idempotency_answers_before`]). Erasing a
-//! worker forgets every answer that names its id; an answer that carries a
-//! profile erased while the answer was being produced is not kept at all. The
-//! replay of an answer carrying a profile is logged as a read of it.
+//! worker redacts every kept answer that carries its profile (found through
+//! the `worker_id` kept with it, never by matching text): the answer is
+//! replaced by [`IdempotencyClaim::Erased`], and the key stays taken, so that
+//! a retry is answered, not run again (which would write anew, or bring the
+//! erased person back). An answer whose profile was erased while it was being
+//! produced is kept redacted in the same way. Answers that only name ids (a
+//! batch report) are kept as they are. The replay of an answer carrying a
+//! profile is logged as a read of it.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -34,6 +39,9 @@ pub enum IdempotencyClaim {
     Claimed { claimed_at: DateTime<Utc> },
     /// The same request was answered before: this is its answer.
     Answered { status: u16, response: String },
+    /// The same request was answered before with a profile since erased: the
+    /// answer is gone, and the request is not run again.
+    Erased,
     /// The same request is being answered right now.
     InProgress,
     /// The key was used with a different request.
@@ -52,6 +60,10 @@ pub struct IdempotencyRequester<'a> {
 
 /// Status stored while the request runs.
 const IN_PROGRESS: i32 = 0;
+/// Status stored, with an empty response, in place of an answer whose profile
+/// was erased ([`IdempotencyClaim::Erased`]). 410 Gone is never kept as an
+/// answer otherwise.
+const ERASED: i32 = 410;
 
 /// Rows deleted per transaction by [`Store::forget_idempotency_answers_before`]:
 /// each batch holds the write lock for a few milliseconds at most.
@@ -73,10 +85,16 @@ const COMPLETE: &str = "UPDATE idempotency_keys SET status = $3, response = $4, 
      WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $5";
 const RELEASE: &str = "DELETE FROM idempotency_keys \
      WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $3";
+/// The claim, kept redacted: its profile was erased before the answer was kept.
+const COMPLETE_ERASED: &str = "UPDATE idempotency_keys SET status = 410, response = '', \
+     worker_id = NULL \
+     WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $3";
 const WORKER_EXISTS: &str = "SELECT id FROM workers WHERE id = $1";
-/// Used by worker erasure: answers whose text holds the worker's id.
-pub(crate) const FORGET_ANSWERS_NAMING: &str =
-    "DELETE FROM idempotency_keys WHERE response LIKE '%' || $1 || '%'";
+/// Used by worker erasure: the kept answers carrying the worker's profile,
+/// found through `idempotency_keys_worker_id_idx`, are redacted; the keys stay
+/// taken (with their request hash and time) so that a retry is not run again.
+pub(crate) const REDACT_ANSWERS_CARRYING: &str = "UPDATE idempotency_keys \
+     SET status = 410, response = '', worker_id = NULL WHERE worker_id = $1";
 
 impl Store {
     /// Claims `idempotency_key` of the requester's API key for a request whose
@@ -119,6 +137,9 @@ impl Store {
                     if status == IN_PROGRESS {
                         return Ok(IdempotencyClaim::InProgress);
                     }
+                    if status == ERASED {
+                        return Ok(IdempotencyClaim::Erased);
+                    }
                     let status = u16::try_from(status)
                         .map_err(|_| StoreError::Corrupt("an idempotency status out of range"))?;
                     let worker_id: Option<String> = row.try_get("worker_id")?;
@@ -159,12 +180,13 @@ impl Store {
 
     /// Records the answer to the claim made at `claimed_at`; `worker_id`
     /// names the returnee whose profile the answer carries, if any. Returns
-    /// whether the answer was kept: not when the claim was taken over, nor
-    /// when that profile was erased while the answer was being produced (the
-    /// claim is then freed, as the erasure would have forgotten the answer,
-    /// and a retry runs anew). Writers are serialised, so an erasure commits
-    /// either before this looks (and the answer is dropped) or after this
-    /// commits (and the erasure forgets it).
+    /// whether the answer was kept as given: not when the claim was taken
+    /// over, nor when that profile was erased while the answer was being
+    /// produced (the key then keeps the redacted answer, as the erasure would
+    /// have left it, so that a retry does not write again). Writers are
+    /// serialised, so an erasure commits either before this looks (and the
+    /// answer is kept redacted) or after this commits (and the erasure
+    /// redacts it).
     pub async fn complete_idempotency_key(
         &self,
         key_id: &str,
@@ -182,7 +204,7 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?;
                 if exists.is_none() {
-                    sqlx::query(RELEASE)
+                    sqlx::query(COMPLETE_ERASED)
                         .bind(key_id)
                         .bind(idempotency_key)
                         .bind(claimed_text.as_str())
@@ -287,6 +309,36 @@ mod tests {
         );
         assert!(
             !plan.iter().any(|step| step == "SCAN idempotency_keys"),
+            "{plan:?}"
+        );
+    }
+
+    /// Erasure finds the answers carrying the profile through the index on
+    /// `worker_id`, never by reading the whole table under the write lock.
+    #[tokio::test]
+    async fn erasure_finds_the_answers_to_redact_through_the_index_on_their_worker() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("plan.db");
+        let store = Store::connect(path.to_str().expect("UTF-8 path"))
+            .await
+            .expect("connect");
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("expected SQLite");
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {REDACT_ANSWERS_CARRYING}"
+        )))
+        .bind("w-1")
+        .fetch_all(pool)
+        .await
+        .expect("plan");
+        let plan: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get::<String, _>("detail").expect("detail"))
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("idempotency_keys_worker_id_idx")),
             "{plan:?}"
         );
     }

@@ -66,6 +66,12 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "0005_erasure_tombstones.sql",
         include_str!("../migrations/sqlite/0005_erasure_tombstones.sql"),
     ),
+    (
+        6,
+        "idempotency_worker_index",
+        "0006_idempotency_worker_index.sql",
+        include_str!("../migrations/sqlite/0006_idempotency_worker_index.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -98,6 +104,12 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         "erasure_tombstones",
         "0005_erasure_tombstones.sql",
         include_str!("../migrations/postgres/0005_erasure_tombstones.sql"),
+    ),
+    (
+        6,
+        "idempotency_worker_index",
+        "0006_idempotency_worker_index.sql",
+        include_str!("../migrations/postgres/0006_idempotency_worker_index.sql"),
     ),
 ];
 

@@ -299,9 +299,10 @@ impl Store {
                 .bind(month.as_str())
                 .execute(&mut *conn)
                 .await?;
-            // Kept answers to writes sent with an Idempotency-Key may hold the
-            // profile; they go with it.
-            sqlx::query(crate::idempotency::FORGET_ANSWERS_NAMING)
+            // Kept answers to writes sent with an Idempotency-Key may carry the
+            // profile: they are redacted, their keys kept so that a retry is
+            // answered and does not write the person back.
+            sqlx::query(crate::idempotency::REDACT_ANSWERS_CARRYING)
                 .bind(event.worker_id)
                 .execute(&mut *conn)
                 .await?;

@@ -577,9 +577,9 @@ async fn kept_keys(url: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn an_answer_carrying_a_profile_erased_while_it_was_produced_is_not_kept() {
+async fn an_answer_carrying_a_profile_erased_while_it_was_produced_is_kept_redacted() {
     use chrono::{Duration, Utc};
-    on_every_backend(|store, _| async move {
+    on_every_backend(|store, url| async move {
         let now = Utc::now();
         let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
         add_worker(&store, "w-1", "15").await;
@@ -609,12 +609,102 @@ async fn an_answer_carrying_a_profile_erased_while_it_was_produced_is_not_kept()
             .await
             .expect("complete");
         assert!(!kept, "an answer holding an erased profile is not kept");
-        // Nothing to replay: the retry runs anew (and finds no profile).
+        // The key stays taken, its answer redacted: the retry is told the
+        // profile is gone and does not run again (which would write anew).
         let again = store
             .claim_idempotency_key(&requester("key-1"), "k", "h1", forget, stale)
             .await
             .expect("claim");
-        claimed_at(again);
+        assert_eq!(again, IdempotencyClaim::Erased);
+        assert!(
+            raw_texts(&url, "SELECT response FROM idempotency_keys")
+                .await
+                .iter()
+                .all(|response| !response.contains("Sokha")),
+            "nothing of the profile is kept"
+        );
+    })
+    .await;
+}
+
+/// Erasure redacts the kept answers that carry the profile and keeps every
+/// key taken: a retry after a lost answer is answered, never run again (a
+/// batch run again would write its items twice and the erased person back;
+/// a create run again would bring the person back). Answers that only name
+/// the id, such as a batch report, are kept as they were.
+#[tokio::test]
+async fn erasure_redacts_the_answers_carrying_the_profile_and_frees_no_key() {
+    use chrono::{Duration, Utc};
+    on_every_backend(|store, url| async move {
+        let now = Utc::now();
+        let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
+        add_worker(&store, "w-1", "15").await;
+        add_worker(&store, "w-2", "15").await;
+        let claim = |key: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .claim_idempotency_key(&requester("key-1"), key, "h1", forget, stale)
+                    .await
+                    .expect("claim")
+            }
+        };
+        let created = "{\"id\":\"w-1\",\"full_name\":\"Sokha Chan\"}";
+        let report = "{\"results\":[{\"id\":\"w-1\"},{\"id\":\"w-2\"}]}";
+        let other = "{\"id\":\"w-2\",\"full_name\":\"Dara Sok\"}";
+        for (key, status, answer, carries) in [
+            ("create", 201, created, Some("w-1")),
+            ("batch", 200, report, None),
+            ("other", 201, other, Some("w-2")),
+        ] {
+            let at = claimed_at(claim(key).await);
+            assert!(
+                store
+                    .complete_idempotency_key("key-1", key, at, status, answer, carries)
+                    .await
+                    .expect("complete")
+            );
+        }
+        assert!(
+            store
+                .erase_worker(&event(AuditAction::ProfileErased, "w-1"))
+                .await
+                .expect("erase")
+        );
+        assert_eq!(claim("create").await, IdempotencyClaim::Erased);
+        assert_eq!(
+            claim("batch").await,
+            IdempotencyClaim::Answered {
+                status: 200,
+                response: report.to_string()
+            }
+        );
+        assert_eq!(
+            claim("other").await,
+            IdempotencyClaim::Answered {
+                status: 201,
+                response: other.to_string()
+            }
+        );
+        assert_eq!(kept_keys(&url).await, ["batch", "create", "other"]);
+        assert!(
+            raw_texts(&url, "SELECT response FROM idempotency_keys")
+                .await
+                .iter()
+                .all(|response| !response.contains("Sokha")),
+            "nothing of the erased profile is kept"
+        );
+        // The redacted replay is no read of the erased profile.
+        let log = store
+            .audit_log(&AuditFilter {
+                worker_id: Some("w-1".to_string()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("log");
+        let actions: Vec<&str> = log.iter().map(|row| row.action.as_str()).collect();
+        assert_eq!(actions, ["profile_erased"]);
     })
     .await;
 }

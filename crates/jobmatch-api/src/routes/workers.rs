@@ -1,7 +1,7 @@
 //! `/v1/workers`: returnee profiles, registered and read by resource-centre staff.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jobmatch_domain::FieldError;
 use jobmatch_domain::resources::{ProvinceCode, WorkerInput, WorkerStatus};
@@ -17,6 +17,7 @@ use super::resource::{
 use crate::auth::Principal;
 use crate::body::BatchItems;
 use crate::error::{ApiError, Problem};
+use crate::limits::BatchSlot;
 use crate::params::{Page, Params, province_filter};
 use crate::policy::{Operation, authorize};
 use crate::state::AppState;
@@ -248,7 +249,12 @@ pub async fn create_workers_batch(
     crate::body::require_json_content_type(&request)?;
     // Held until the answer is built, from before the body is read: a key's
     // uploads count too, so one key holds at most this many 16 MiB bodies.
-    let _slot = state.rate_limits.claim_batch(&principal.key_id)?;
+    // With an Idempotency-Key the middleware took it before reading the body.
+    let held = request.extensions_mut().remove::<BatchSlot>();
+    let _slot = match held {
+        Some(slot) => slot,
+        None => state.rate_limits.claim_batch(&principal.key_id)?,
+    };
     let bytes = payload
         .to_bytes_limited(MAX_BATCH_BODY_BYTES)
         .await

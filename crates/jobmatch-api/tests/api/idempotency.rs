@@ -142,31 +142,148 @@ async fn a_delete_re_sent_with_its_key_is_answered_as_the_first_time() {
     assert!(statuses[0] < 300, "{statuses:?}");
 }
 
-#[tokio::test]
-async fn erasing_a_worker_forgets_the_kept_answers_that_hold_its_profile() {
-    let app = spawn_app().await;
-    let body = worker_body();
-    let created = send(&app, &app.staff_key, "register-1", &body).await;
-    assert_eq!(created.status(), 201);
-    let created: Value = created.json().await.expect("json");
+async fn erase(app: &TestApp, worker_id: &str) {
     let erased = app
         .request(
             Method::DELETE,
-            &format!("/v1/workers/{}", created["id"].as_str().expect("id")),
+            &format!("/v1/workers/{worker_id}"),
             &app.admin_key,
         )
         .send()
         .await
         .expect("request sent");
     assert!(erased.status().is_success(), "{}", erased.status());
+}
 
-    // The first answer, with the person's name and phone, is gone: the same
-    // request now runs anew.
+#[tokio::test]
+async fn erasing_a_worker_redacts_the_kept_answer_that_held_its_profile_and_keeps_the_key() {
+    let app = spawn_app().await;
+    let body = worker_body();
+    let created = send(&app, &app.staff_key, "register-1", &body).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("json");
+    erase(&app, created["id"].as_str().expect("id")).await;
+
+    // The first answer, with the person's name and phone, is gone, and the
+    // retry of a lost answer does not register the erased person again.
     let again = send(&app, &app.staff_key, "register-1", &body).await;
-    assert_eq!(again.status(), 201);
-    assert_eq!(replayed(&again), None);
-    let again: Value = again.json().await.expect("json");
-    assert_ne!(again["id"], created["id"]);
+    assert_eq!(replayed(&again).as_deref(), Some("true"));
+    let problem = assert_problem(again, 410).await;
+    assert_eq!(
+        problem["detail"], "the profile this answer carried has been erased",
+        "{problem}"
+    );
+    let name = body["full_name"].as_str().expect("name");
+    assert!(!problem.to_string().contains(name), "{problem}");
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn a_batch_re_sent_after_an_erasure_replays_its_report_and_writes_nothing_again() {
+    let app = spawn_app().await;
+    // No external_id: only the key tells a retry from a new batch.
+    let batch = json!({"items": [worker_body(), worker_body(), worker_body()]});
+    let send_batch = || {
+        app.request(Method::POST, "/v1/workers/batch", &app.partner_key)
+            .header("Idempotency-Key", "batch-1")
+            .json(&batch)
+            .send()
+    };
+    let first = send_batch().await.expect("sent");
+    assert_eq!(first.status(), 200);
+    let report: Value = first.json().await.expect("json");
+    erase(&app, report["items"][1]["id"].as_str().expect("id")).await;
+
+    // The answer was lost; the retry gets the report (it names ids only),
+    // and neither the other items nor the erased person are written again.
+    let again = send_batch().await.expect("sent");
+    assert_eq!(again.status(), 200);
+    assert_eq!(replayed(&again).as_deref(), Some("true"));
+    assert_eq!(again.json::<Value>().await.expect("json"), report);
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 2);
+}
+
+/// Starts a batch with an `Idempotency-Key` whose body never ends: the server
+/// holds it until the connection is dropped.
+async fn start_endless_batch(
+    app: &TestApp,
+    api_key: &str,
+    idempotency_key: &str,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/workers/batch HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {api_key}\r\n\
+         Idempotency-Key: {idempotency_key}\r\nContent-Type: application/json\r\n\
+         Content-Length: 16000000\r\n\r\n{{\"items\": ["
+    );
+    stream.write_all(head.as_bytes()).await.expect("written");
+    stream.flush().await.expect("flushed");
+    stream
+}
+
+/// The status of the answer read from `stream`.
+async fn answered_status(stream: &mut tokio::net::TcpStream) -> u16 {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buffer = [0_u8; 1024];
+    // A guard against a hang only: an answer comes at once, or never.
+    let reading = async {
+        while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+            let read = stream.read(&mut buffer).await.expect("read");
+            assert!(read > 0, "closed without an answer");
+            head.extend_from_slice(&buffer[..read]);
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), reading)
+        .await
+        .expect("answered before the body was sent");
+    let head = String::from_utf8_lossy(&head);
+    head.split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("a status line: {head}"))
+}
+
+#[tokio::test]
+async fn a_key_that_may_not_send_batches_is_refused_before_its_body_is_read() {
+    let app = spawn_app().await;
+    let employer = app.create_employer().await;
+    let employer_key = app.employer_key(employer["id"].as_str().expect("id")).await;
+    // The 16 MB body is never sent: the refusal comes without it.
+    let mut stream = start_endless_batch(&app, &employer_key, "batch-1").await;
+    assert_eq!(answered_status(&mut stream).await, 403);
+}
+
+#[tokio::test]
+async fn a_key_with_two_keyed_batches_in_flight_is_told_to_retry_a_third() {
+    let app = spawn_app().await;
+    let _first = start_endless_batch(&app, &app.staff_key, "endless-1").await;
+    let _second = start_endless_batch(&app, &app.staff_key, "endless-2").await;
+    // The server takes up the two slots in its own time; each try has a key
+    // of its own, at most 500 tries.
+    for attempt in 0..500 {
+        let response = app
+            .request(Method::POST, "/v1/workers/batch", &app.staff_key)
+            .header("Idempotency-Key", format!("third-{attempt}"))
+            .json(&json!({"items": []}))
+            .send()
+            .await
+            .expect("sent");
+        match response.status().as_u16() {
+            429 => {
+                let problem = assert_problem(response, 429).await;
+                assert_eq!(problem["type"], "too_many_batches", "{problem}");
+                return;
+            }
+            200 => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            other => panic!("answered {other}"),
+        }
+    }
+    panic!("a third batch was never refused while two were in flight");
 }
 
 /// The audit log's actions about one worker, oldest first, with the request
