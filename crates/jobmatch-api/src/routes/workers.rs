@@ -108,6 +108,7 @@ pub async fn create_worker(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateWorker)?;
+    let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
     let worker: WorkerInput = crate::body::validated(object, state.reference)?;
     // The answer carries the profile back: audited like a read.
@@ -117,7 +118,7 @@ pub async fn create_worker(
         request_id: &request_id,
     };
     let (status, record) = resource::store_new_audited(&state, reader, &worker).await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(profile_response(status, &record))
 }
 
@@ -245,6 +246,7 @@ pub async fn create_workers_batch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateWorkerBatch)?;
+    let wait = resource::index_wait_asked(&request)?;
     crate::body::require_json_content_type(&request)?;
     // Held until the answer is built, from before the body is read: a key's
     // uploads count too, so one key holds at most this many 16 MiB bodies.
@@ -271,7 +273,7 @@ pub async fn create_workers_batch(
         &abandoned,
     )
     .await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(HttpResponse::Ok().json(batch_report(outcomes)))
 }
 
@@ -443,6 +445,7 @@ pub async fn update_worker(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::UpdateWorker)?;
+    let wait = resource::index_wait_asked(&request)?;
     let existing = resource::fetch::<WorkerInput>(&state, &id).await?;
     let mut patch = resource::read_object(&request, payload).await?;
     // Consent given or withdrawn now is recorded now: without this the merge would
@@ -477,7 +480,7 @@ pub async fn update_worker(
             Some(&audit),
         )
         .await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(profile_response(StatusCode::OK, &record))
 }
 
@@ -503,6 +506,7 @@ pub async fn delete_worker(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::EraseWorker)?;
+    let wait = resource::index_wait_asked(&request)?;
     resource::check_id(&id)?;
     let request_id = request_id.to_string();
     let erased = state
@@ -517,7 +521,7 @@ pub async fn delete_worker(
         })
         .await?;
     if erased {
-        resource::wait_if_asked(&state, &request).await?;
+        resource::after_write(&state, &request, wait).await;
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::NotFound(format!("no worker has the id {id}")))
