@@ -16,8 +16,9 @@
 //! (`SECURITY.md`, "What employers see"): the explanation is a
 //! [`CoarseExplanation`], the score is in steps of 0.05, candidates are ranked
 //! with `CandidateQuery::employer_view` (availability to the week, wage to its
-//! band), an employer key may set a vacancy's `min_age` only to the lower bound
-//! of an age band ([`EMPLOYER_MIN_AGES`]), and may not send scoring knobs.
+//! band, `min_age` rounded up to an age band's lower bound), an employer key may
+//! set a vacancy's `min_age` only to the lower bound of an age band
+//! ([`EMPLOYER_MIN_AGES`]), and may not send scoring knobs.
 
 use chrono::{Datelike, NaiveDate};
 use hmac::{Hmac, Mac};
@@ -57,7 +58,9 @@ impl Pseudonyms {
 
 /// The `min_age` values an employer key may set: the lower bounds of the
 /// [`age_band`]s, so that who is listed tells no more than the band shown.
-pub const EMPLOYER_MIN_AGES: [u8; 6] = [15, 18, 25, 35, 45, 55];
+/// Matching judges an employer's list against a `min_age` rounded up to one of
+/// them, whoever set it: one list of bounds for both.
+pub const EMPLOYER_MIN_AGES: [u8; 6] = jobmatch_matching::AGE_BAND_LOWER_BOUNDS;
 
 /// Coarse age, enough to judge the legal and practical fit of a job. Keep the
 /// bands' lower bounds in [`EMPLOYER_MIN_AGES`].

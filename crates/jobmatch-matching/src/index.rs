@@ -126,7 +126,8 @@ pub struct CandidateQuery {
     pub congestion_damping: f64,
     /// Score people only from what the vacancy's employer may learn of them:
     /// availability to the week, expected wage to its band, experience in whole
-    /// years (`SECURITY.md`, "What employers see"). Such queries are never answered from the standing lists,
+    /// years, the vacancy's `min_age` rounded up to an age band's lower bound
+    /// (`SECURITY.md`, "What employers see"). Such queries are never answered from the standing lists,
     /// which hold exact scores.
     pub employer_view: bool,
 }

@@ -45,7 +45,9 @@ pub use index::{
     INCREMENTAL_LIMIT, MAX_LIMIT, MatchIndex, MemoryUsage, ScoredMatch, VacancyQuery,
 };
 pub use profile::{PackedExperience, PackedSkill, Requirement, VacancyProfile, WorkerProfile};
-pub use score::{AVAILABILITY_GRACE_DAYS, DEFAULT_MAX_TRAVEL_KM, WAGE_BAND_USD};
+pub use score::{
+    AGE_BAND_LOWER_BOUNDS, AVAILABILITY_GRACE_DAYS, DEFAULT_MAX_TRAVEL_KM, WAGE_BAND_USD,
+};
 pub use tables::{IscoUnit, RELATED_MIN_SIMILARITY, RELATED_PER_SKILL};
 pub use weights::Weights;
 

@@ -115,6 +115,12 @@ pub(crate) fn monday_on_or_after(day: i32) -> i32 {
     }
 }
 
+/// The lower bounds of the age bands an employer is shown (`15-17`, `18-24`,
+/// `25-34`, `35-44`, `45-54`, `55+`): the only minimum ages its view of a list
+/// is judged against ([`Context::under_age`]), and the only `min_age` values an
+/// employer key may set.
+pub const AGE_BAND_LOWER_BOUNDS: [u8; 6] = [15, 18, 25, 35, 45, 55];
+
 /// Oldest minimum age a vacancy can set, with room to spare.
 const MAX_MIN_AGE: usize = 100;
 
@@ -154,10 +160,13 @@ impl<'a> Context<'a> {
     /// The same context, scoring people only from what their employer may learn
     /// of them (`SECURITY.md`, "What employers see"): availability counts from the
     /// Monday on or after `available_from`, an expected wage as the lower bound
-    /// of its [`WAGE_BAND_USD`] band, and relevant experience in whole years.
+    /// of its [`WAGE_BAND_USD`] band, relevant experience in whole years, and
+    /// the vacancy's minimum age rounded up to an age band's lower bound
+    /// ([`Context::under_age`]).
     /// Moving the vacancy's `starts_on`, wage or `min_experience_years` then
     /// changes who is listed, and how they score, only where one of those coarse
-    /// values lies. The later date can only make a pair ineligible and fewer
+    /// values lies. The later date and the higher minimum age can only make a
+    /// pair ineligible and fewer
     /// years only lower a score, so pruning stays exact; the lower wage raises a
     /// score, so the upper bounds that use the wage go through
     /// [`Context::scored_wage`] too.
@@ -187,8 +196,28 @@ impl<'a> Context<'a> {
 
     /// Whether a person born on `birth` (days) is younger than `min_age` today; false
     /// when the birth date is unknown.
+    ///
+    /// For an employer's view, `min_age` counts as rounded up to the lower bound
+    /// of the next age band ([`AGE_BAND_LOWER_BOUNDS`]), whoever set it: who is
+    /// listed then tells no more than the band shown, and nobody under the real
+    /// minimum is listed. Above the last band's lower bound no band starts, so
+    /// everyone with a known birth date counts as under age.
     pub(crate) fn under_age(&self, birth: i32, min_age: u8) -> bool {
-        birth != NO_DATE && birth > self.age_cutoffs[usize::from(min_age).min(MAX_MIN_AGE)]
+        if birth == NO_DATE {
+            return false;
+        }
+        let min_age = if self.employer_view {
+            match AGE_BAND_LOWER_BOUNDS
+                .iter()
+                .find(|&&bound| bound >= min_age)
+            {
+                Some(&bound) => bound,
+                None => return true,
+            }
+        } else {
+            min_age
+        };
+        birth > self.age_cutoffs[usize::from(min_age).min(MAX_MIN_AGE)]
     }
 
     /// The last day (in days) a person may become available for `vacancy`: the later

@@ -85,6 +85,7 @@ pub async fn create_employer(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateEmployer)?;
+    let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
     let employer: EmployerInput = crate::body::validated(object, state.reference)?;
     let (status, record) = resource::store_new(&state, &principal, &employer).await?;
@@ -92,7 +93,7 @@ pub async fn create_employer(
         // A partner reaches the employers it registers: at once, in lists too.
         state.key_cache.add_link(&principal.key_id, &record.id);
     }
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(record_response(status, &record))
 }
 
@@ -150,13 +151,14 @@ pub async fn update_employer(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::UpdateEmployer)?;
+    let wait = resource::index_wait_asked(&request)?;
     let existing = resource::fetch::<EmployerInput>(&state, &id).await?;
     authorize_record(&principal, Operation::UpdateEmployer, owner(&existing))?;
     let patch = resource::read_object(&request, payload).await?;
     let (employer, expected) =
         resource::merge_patch::<EmployerInput>(&state, &request, &existing, patch).await?;
     let record = resource::save_patch(&state, &id, expected, &employer).await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(record_response(StatusCode::OK, &record))
 }
 

@@ -580,6 +580,26 @@ pub async fn merge_patch<R: ResourceKind>(
     existing: &Record,
     patch: Map<String, Value>,
 ) -> Result<(R, Option<i64>), ApiError> {
+    merge::<R>(request, existing, patch)?.validated(state, existing, Vec::new())
+}
+
+/// A merge patch applied to the stored document, not yet validated: for a
+/// handler whose own rules read the merged document ([`MergedPatch::object`])
+/// and whose errors go into the same 422 as validation's.
+pub struct MergedPatch {
+    object: Map<String, Value>,
+    /// Fields of the patch that are no field of the resource, set to `null`.
+    unknown: Vec<FieldError>,
+    expected: Option<i64>,
+}
+
+/// The first half of [`merge_patch`]: checks `If-Match` and merges `patch`
+/// into the stored document.
+pub fn merge<R: ResourceKind>(
+    request: &HttpRequest,
+    existing: &Record,
+    patch: Map<String, Value>,
+) -> Result<MergedPatch, ApiError> {
     let expected = expected_version(request)?;
     if let Some(version) = expected
         && version != existing.version
@@ -594,27 +614,71 @@ pub async fn merge_patch<R: ResourceKind>(
     let Value::Object(object) = merged else {
         return Err(ApiError::bad_request("body", "must be a JSON object"));
     };
-    let document: R = match (validated(object, state.reference), unknown.is_empty()) {
-        (Ok(document), true) => document,
-        (Ok(_), false) => return Err(ApiError::Validation(unknown)),
-        (Err(ApiError::Validation(errors)), _) => {
-            return Err(ApiError::Validation(
-                unknown.into_iter().chain(errors).collect(),
-            ));
-        }
-        (Err(other), _) => return Err(other),
-    };
-    // The sending system finds its record again by external_id; changing it would
-    // make a later re-send duplicate the record instead of updating it.
-    if document.external_id() != existing.external_id.as_deref() {
-        return Err(ApiError::Validation(vec![
-            jobmatch_domain::FieldError::new(
-                "external_id",
-                "cannot be changed once set; it identifies the record in the sending system",
-            ),
-        ]));
+    Ok(MergedPatch {
+        object,
+        unknown,
+        expected,
+    })
+}
+
+impl MergedPatch {
+    /// The stored document with the patch applied, as it will be validated.
+    pub fn object(&self) -> &Map<String, Value> {
+        &self.object
     }
-    Ok((document, Some(expected.unwrap_or(existing.version))))
+
+    /// The second half of [`merge_patch`]: validates the merged document as a
+    /// whole; `rule_errors` (the handler's own rules) are answered in the same
+    /// 422 as validation's errors.
+    pub fn validated<R: ResourceKind>(
+        self,
+        state: &AppState,
+        existing: &Record,
+        rule_errors: Vec<FieldError>,
+    ) -> Result<(R, Option<i64>), ApiError> {
+        let MergedPatch {
+            object,
+            unknown,
+            expected,
+        } = self;
+        let rule_errors: Vec<FieldError> = unknown.into_iter().chain(rule_errors).collect();
+        let document: R = with_rule_errors(validated(object, state.reference), rule_errors)?;
+        // The sending system finds its record again by external_id; changing it would
+        // make a later re-send duplicate the record instead of updating it.
+        if document.external_id() != existing.external_id.as_deref() {
+            return Err(ApiError::Validation(vec![
+                jobmatch_domain::FieldError::new(
+                    "external_id",
+                    "cannot be changed once set; it identifies the record in the sending system",
+                ),
+            ]));
+        }
+        Ok((document, Some(expected.unwrap_or(existing.version))))
+    }
+}
+
+/// A validation's outcome with the errors of rules checked beside it (ones
+/// that need the key or the database), all in one 422. A rule error on a field
+/// validation already named is left out: that field is to be fixed first.
+pub fn with_rule_errors<T>(
+    validation: Result<T, ApiError>,
+    rule_errors: Vec<FieldError>,
+) -> Result<T, ApiError> {
+    match validation {
+        Ok(document) if rule_errors.is_empty() => Ok(document),
+        Ok(_) => Err(ApiError::Validation(rule_errors)),
+        Err(ApiError::Validation(mut errors)) => {
+            let named: std::collections::HashSet<String> =
+                errors.iter().map(|error| error.field.clone()).collect();
+            errors.extend(
+                rule_errors
+                    .into_iter()
+                    .filter(|error| !named.contains(&error.field)),
+            );
+            Err(ApiError::Validation(errors))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 pub async fn save_patch<R: ResourceKind>(
@@ -672,27 +736,58 @@ pub async fn list_among<R: ResourceKind>(
     }))
 }
 
-/// Called by every write handler once its write committed. Notes the write as
-/// the key's own (its next search waits for it), and honours
-/// `?wait_for=indexed`: returns once matching (and search) reflect every write
-/// acknowledged so far, or after [`INDEX_WAIT`] at most.
-pub async fn wait_if_asked(state: &AppState, request: &HttpRequest) -> Result<(), ApiError> {
+/// What a write's `?wait_for=` asks for. Read by [`index_wait_asked`] before
+/// the write, so that a bad value is refused with nothing written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexWait {
+    /// Answer as soon as the write committed.
+    No,
+    /// `?wait_for=indexed`: answer once matching and search reflect the write.
+    Indexed,
+}
+
+/// The `?wait_for=` of a write request: absent, or `indexed`; anything else
+/// is a 400 naming `wait_for`. Every write handler calls this before it
+/// writes: once the write committed, the answer must acknowledge it.
+pub fn index_wait_asked(request: &HttpRequest) -> Result<IndexWait, ApiError> {
+    let mut asked = form_urlencoded::parse(request.query_string().as_bytes())
+        .filter(|(name, _)| name == "wait_for")
+        .map(|(_, value)| value.into_owned());
+    match (asked.next().as_deref(), asked.next()) {
+        (None, _) => Ok(IndexWait::No),
+        (Some("indexed"), None) => Ok(IndexWait::Indexed),
+        (Some(_), None) => Err(ApiError::bad_request("wait_for", "must be `indexed`")),
+        (Some(_), Some(_)) => Err(ApiError::bad_request("wait_for", "must be given once")),
+    }
+}
+
+/// Called by every write handler once its write committed, with what
+/// [`index_wait_asked`] read before the write. Notes the write as the key's
+/// own (its next search waits for it) and, for [`IndexWait::Indexed`],
+/// returns once matching (and search) reflect every write acknowledged so
+/// far, or after [`INDEX_WAIT`] at most.
+///
+/// Infallible on purpose: the write is committed and the answer acknowledges
+/// it. Were this to fail the request, the client would think nothing was
+/// written and send it again. A failure here is logged, and only costs the
+/// key's next search its wait for this write.
+pub async fn after_write(state: &AppState, request: &HttpRequest, wait: IndexWait) {
     // At or after the write's own change: a search by the same key then waits
     // at most for the few changes others committed in between.
-    let written = state.store.latest_change_seq().await?;
-    state.own_writes.note(request, written);
-    let asked = form_urlencoded::parse(request.query_string().as_bytes())
-        .find(|(name, _)| name == "wait_for")
-        .map(|(_, value)| value.into_owned());
-    match asked.as_deref() {
-        None => Ok(()),
-        Some("indexed") => {
-            if !state.feed.wait_for(written, INDEX_WAIT).await {
-                tracing::warn!(seq = written, "write not indexed within the wait bound");
-            }
-            Ok(())
+    let written = match state.store.latest_change_seq().await {
+        Ok(written) => written,
+        Err(error) => {
+            tracing::warn!(
+                error = %error,
+                "could not read the change feed position after a committed write; \
+                 answering without waiting for the indexes"
+            );
+            return;
         }
-        Some(_) => Err(ApiError::bad_request("wait_for", "must be `indexed`")),
+    };
+    state.own_writes.note(request, written);
+    if wait == IndexWait::Indexed && !state.feed.wait_for(written, INDEX_WAIT).await {
+        tracing::warn!(seq = written, "write not indexed within the wait bound");
     }
 }
 

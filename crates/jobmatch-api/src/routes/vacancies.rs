@@ -9,6 +9,7 @@ use jobmatch_domain::{FieldError, Sector};
 use jobmatch_search::{SearchError, SearchRequest, SortOrder};
 use jobmatch_store::{Columns, Entity, Record};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::resource::{self, ResourceKind, record_response};
@@ -155,45 +156,88 @@ async fn require_posting_for(
 /// ([`EMPLOYER_MIN_AGES`]): any other minimum would let it tell, from who is
 /// listed for its vacancy, ages the age band hides. `before` is the stored value
 /// (a change keeps any value staff set).
-fn require_employer_min_age(
+fn employer_min_age_error(
     principal: &Principal,
-    vacancy: &VacancyInput,
+    min_age: Option<u8>,
     before: Option<u8>,
-) -> Result<(), ApiError> {
-    match vacancy.min_age {
+) -> Option<FieldError> {
+    match min_age {
         Some(age)
             if principal.role == Role::Employer
                 && Some(age) != before
                 && !EMPLOYER_MIN_AGES.contains(&age) =>
         {
             let allowed: Vec<String> = EMPLOYER_MIN_AGES.iter().map(u8::to_string).collect();
-            Err(ApiError::Validation(vec![FieldError::new(
+            Some(FieldError::new(
                 "min_age",
                 format!(
                     "with an employer key, must be the lower bound of an age band: {}",
                     allowed.join(", ")
                 ),
-            )]))
+            ))
         }
-        _ => Ok(()),
+        _ => None,
     }
 }
 
-async fn require_employer_exists(state: &AppState, employer_id: &str) -> Result<(), ApiError> {
+/// The error naming `employer_id` when no employer has that id.
+async fn missing_employer_error(
+    state: &AppState,
+    employer_id: &str,
+) -> Result<Option<FieldError>, ApiError> {
     let exists = resource::check_id(employer_id).is_ok()
         && state
             .store
             .get(Entity::Employer, employer_id)
             .await?
             .is_some();
-    if exists {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(vec![FieldError::new(
-            "employer_id",
-            "no employer has this id",
-        )]))
+    Ok((!exists).then(|| FieldError::new("employer_id", "no employer has this id")))
+}
+
+/// `min_age` as a JSON document holds it, if it is an age at all (validation
+/// names it otherwise).
+fn min_age_in(document: &Map<String, Value>) -> Option<u8> {
+    let age = document.get("min_age")?.as_f64()?;
+    (age.fract() == 0.0 && (0.0..=f64::from(u8::MAX)).contains(&age)).then_some(age as u8)
+}
+
+/// The vacancy's rules that need the key or the database, checked on the
+/// document as it will be validated (`document`: a create's body, or the
+/// stored vacancy with the patch merged in), so that their errors go into the
+/// same 422 as validation's. `stored` is the vacancy a patch changes.
+///
+/// Posting for an employer the key may not reach stays a 403 (or 404), not a
+/// field error, and is checked before anything is told about that employer.
+async fn vacancy_rule_errors(
+    state: &AppState,
+    principal: &Principal,
+    document: &Map<String, Value>,
+    stored: Option<&Record>,
+) -> Result<Vec<FieldError>, ApiError> {
+    let mut errors = Vec::new();
+    // As validation reads it (trimmed); one it would refuse is named by it.
+    let employer_id = document
+        .get("employer_id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|id| (1..=64).contains(&id.chars().count()));
+    let stored_employer = stored.and_then(|record| record.columns.employer_id.as_deref());
+    if let Some(employer_id) = employer_id
+        && Some(employer_id) != stored_employer
+    {
+        require_posting_for(state, principal, employer_id).await?;
+        errors.extend(missing_employer_error(state, employer_id).await?);
     }
+    let stored_min_age = stored.and_then(|record| match &record.body {
+        Value::Object(body) => min_age_in(body),
+        _ => None,
+    });
+    errors.extend(employer_min_age_error(
+        principal,
+        min_age_in(document),
+        stored_min_age,
+    ));
+    Ok(errors)
 }
 
 /// Post a vacancy
@@ -219,13 +263,13 @@ pub async fn create_vacancy(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateVacancy)?;
+    let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
-    let vacancy: VacancyInput = crate::body::validated(object, state.reference)?;
-    require_posting_for(&state, &principal, &vacancy.employer_id).await?;
-    require_employer_min_age(&principal, &vacancy, None)?;
-    require_employer_exists(&state, &vacancy.employer_id).await?;
+    let rule_errors = vacancy_rule_errors(&state, &principal, &object, None).await?;
+    let vacancy: VacancyInput =
+        resource::with_rule_errors(crate::body::validated(object, state.reference), rule_errors)?;
     let (status, record) = resource::store_new(&state, &principal, &vacancy).await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(record_response(status, &record))
 }
 
@@ -283,23 +327,16 @@ pub async fn update_vacancy(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::UpdateVacancy)?;
+    let wait = resource::index_wait_asked(&request)?;
     let existing = resource::fetch::<VacancyInput>(&state, &id).await?;
     authorize_record(&principal, Operation::UpdateVacancy, owner(&existing))?;
     let patch = resource::read_object(&request, payload).await?;
-    let (vacancy, expected) =
-        resource::merge_patch::<VacancyInput>(&state, &request, &existing, patch).await?;
-    if Some(vacancy.employer_id.as_str()) != existing.columns.employer_id.as_deref() {
-        require_posting_for(&state, &principal, &vacancy.employer_id).await?;
-        require_employer_exists(&state, &vacancy.employer_id).await?;
-    }
-    let stored_min_age = existing
-        .body
-        .get("min_age")
-        .and_then(serde_json::Value::as_u64)
-        .and_then(|age| u8::try_from(age).ok());
-    require_employer_min_age(&principal, &vacancy, stored_min_age)?;
+    let merged = resource::merge::<VacancyInput>(&request, &existing, patch)?;
+    let rule_errors =
+        vacancy_rule_errors(&state, &principal, merged.object(), Some(&existing)).await?;
+    let (vacancy, expected) = merged.validated::<VacancyInput>(&state, &existing, rule_errors)?;
     let record = resource::save_patch(&state, &id, expected, &vacancy).await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -324,17 +361,18 @@ pub async fn close_vacancy(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CloseVacancy)?;
+    let wait = resource::index_wait_asked(&request)?;
     let existing = resource::fetch::<VacancyInput>(&state, &id).await?;
     authorize_record(&principal, Operation::CloseVacancy, owner(&existing))?;
     let mut vacancy: VacancyInput =
         serde_json::from_value(existing.body.clone()).map_err(ApiError::internal)?;
     if vacancy.status == VacancyStatus::Closed {
-        resource::wait_if_asked(&state, &request).await?;
+        resource::after_write(&state, &request, wait).await;
         return Ok(record_response(StatusCode::OK, &existing));
     }
     vacancy.status = VacancyStatus::Closed;
     let record = resource::save_patch(&state, &id, Some(existing.version), &vacancy).await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(record_response(StatusCode::OK, &record))
 }
 

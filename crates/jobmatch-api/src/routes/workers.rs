@@ -109,6 +109,7 @@ pub async fn create_worker(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateWorker)?;
+    let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
     let worker: WorkerInput = crate::body::validated(object, state.reference)?;
     // The answer carries the profile back: audited like a read.
@@ -118,7 +119,7 @@ pub async fn create_worker(
         request_id: &request_id,
     };
     let (status, record) = resource::store_new_audited(&state, reader, &worker).await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(profile_response(status, &record))
 }
 
@@ -246,6 +247,7 @@ pub async fn create_workers_batch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::CreateWorkerBatch)?;
+    let wait = resource::index_wait_asked(&request)?;
     crate::body::require_json_content_type(&request)?;
     // Held until the answer is built, from before the body is read: a key's
     // uploads count too, so one key holds at most this many 16 MiB bodies.
@@ -277,7 +279,7 @@ pub async fn create_workers_batch(
         &abandoned,
     )
     .await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(HttpResponse::Ok().json(batch_report(outcomes)))
 }
 
@@ -449,6 +451,7 @@ pub async fn update_worker(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::UpdateWorker)?;
+    let wait = resource::index_wait_asked(&request)?;
     let existing = resource::fetch::<WorkerInput>(&state, &id).await?;
     let mut patch = resource::read_object(&request, payload).await?;
     // Consent given or withdrawn now is recorded now: without this the merge would
@@ -483,7 +486,7 @@ pub async fn update_worker(
             Some(&audit),
         )
         .await?;
-    resource::wait_if_asked(&state, &request).await?;
+    resource::after_write(&state, &request, wait).await;
     Ok(profile_response(StatusCode::OK, &record))
 }
 
@@ -509,6 +512,7 @@ pub async fn delete_worker(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::EraseWorker)?;
+    let wait = resource::index_wait_asked(&request)?;
     resource::check_id(&id)?;
     let request_id = request_id.to_string();
     let erased = state
@@ -523,7 +527,7 @@ pub async fn delete_worker(
         })
         .await?;
     if erased {
-        resource::wait_if_asked(&state, &request).await?;
+        resource::after_write(&state, &request, wait).await;
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::NotFound(format!("no worker has the id {id}")))

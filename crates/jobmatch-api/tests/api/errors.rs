@@ -683,6 +683,47 @@ async fn an_if_match_that_is_not_an_etag_is_a_400_and_changes_nothing() {
     assert_eq!(read(&app, &path).await, employer);
 }
 
+/// A bad `?wait_for=` is refused before the write: were it refused after, the
+/// client would re-send a write that had been stored, and duplicate it.
+#[tokio::test]
+async fn a_bad_wait_for_is_a_400_and_writes_nothing() {
+    let app = spawn_app().await;
+    let employer = employer_id(&app).await;
+    let creates = [
+        ("/v1/workers", Entity::Worker, worker_body()),
+        ("/v1/vacancies", Entity::Vacancy, vacancy_body(&employer)),
+    ];
+    for (path, entity, body) in creates {
+        let before = count(&app, entity).await;
+        let response = app
+            .post(&format!("{path}?wait_for=yes"), &app.staff_key, &body)
+            .await;
+        let problem = assert_problem(response, 400).await;
+        assert_eq!(error_fields(&problem), ["wait_for"], "{path}: {problem}");
+        assert_eq!(count(&app, entity).await, before, "{path}: stored anyway");
+
+        let response = app.post(path, &app.staff_key, &body).await;
+        assert_eq!(response.status(), 201, "{path}");
+        let stored: Value = response.json().await.expect("json");
+        let record = format!("{path}/{}", id_of(&stored));
+        let response = app
+            .patch(
+                &format!("{record}?wait_for=yes"),
+                &app.staff_key,
+                &json!({"province_code": "01"}),
+                None,
+            )
+            .await;
+        let problem = assert_problem(response, 400).await;
+        assert_eq!(error_fields(&problem), ["wait_for"], "{record}: {problem}");
+        assert_eq!(
+            read(&app, &record).await,
+            stored,
+            "{record}: changed anyway"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_vacancy_for_an_employer_that_does_not_exist_is_refused() {
     let app = spawn_app().await;
@@ -700,6 +741,47 @@ async fn a_vacancy_for_an_employer_that_does_not_exist_is_refused() {
         );
     }
     assert_eq!(count(&app, Entity::Vacancy).await, 0);
+}
+
+/// The rules checked beside validation (an employer key's `min_age`, an
+/// employer that must exist) are named in the same 422 as validation's errors,
+/// on create and on change: never one answer per fix.
+#[tokio::test]
+async fn vacancy_rule_errors_come_in_the_same_answer_as_validation_errors() {
+    let app = spawn_app().await;
+    let employer = employer_id(&app).await;
+    let key = app.employer_key(&employer).await;
+    let mut body = vacancy_body(&employer);
+    body["sector"] = json!("not-a-sector");
+    body["min_age"] = json!(31);
+    let problem = assert_problem(app.post("/v1/vacancies", &key, &body).await, 422).await;
+    assert_eq!(error_fields(&problem), ["min_age", "sector"], "{problem}");
+
+    let mut body = vacancy_body("0b8f2c7e-3f5a-4c1d-9e2b-7a6d5c4b3a21");
+    body["sector"] = json!("not-a-sector");
+    assert_refused(&app, "/v1/vacancies", &body, &["employer_id", "sector"]).await;
+    assert_eq!(count(&app, Entity::Vacancy).await, 0);
+
+    let response = app
+        .post("/v1/vacancies", &key, &vacancy_body(&employer))
+        .await;
+    assert_eq!(response.status(), 201);
+    let stored: Value = response.json().await.expect("json");
+    let path = format!("/v1/vacancies/{}", id_of(&stored));
+    let patch = json!({"sector": "not-a-sector", "min_age": 31});
+    let problem = assert_problem(app.patch(&path, &key, &patch, None).await, 422).await;
+    assert_eq!(error_fields(&problem), ["min_age", "sector"], "{problem}");
+    let patch = json!({
+        "sector": "not-a-sector",
+        "employer_id": "0b8f2c7e-3f5a-4c1d-9e2b-7a6d5c4b3a21"
+    });
+    let problem = assert_problem(app.patch(&path, &app.staff_key, &patch, None).await, 422).await;
+    assert_eq!(
+        error_fields(&problem),
+        ["employer_id", "sector"],
+        "{problem}"
+    );
+    assert_eq!(read(&app, &path).await, stored);
 }
 
 // ---------------------------------------------------------------------------

@@ -702,6 +702,58 @@ async fn employer_items(app: &TestApp, vacancy: &str, key: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A `min_age` set by staff (or a partner) to a value inside an age band
+/// cannot tell the employer ages the band hides: its list is judged against
+/// the next band's lower bound, never listing anyone under the real minimum,
+/// while the staff list keeps the exact minimum.
+#[tokio::test]
+async fn a_min_age_set_by_staff_inside_a_band_tells_the_employer_only_bands() {
+    use chrono::{Days, Months, Utc};
+    let app = spawn_app().await;
+    let (sewing, _) = skills();
+    let employer = app.create_employer().await;
+    let employer_id = employer["id"].as_str().expect("id").to_string();
+    let key = app.employer_key(&employer_id).await;
+    let vacancy = created(
+        &app,
+        "/v1/vacancies",
+        json!({
+            "employer_id": employer_id,
+            "title": "Sewing machine operator",
+            "sector": "garment",
+            "province_code": "12",
+            "min_age": 31,
+            "required_skills": [{"skill": sewing, "min_level": 2}]
+        }),
+    )
+    .await;
+    let today = Utc::now().date_naive();
+    let mut by_age = Vec::new();
+    // 32 is in band 25-34, 36 in 35-44; both are over the real minimum of 31.
+    for age in [32u32, 36] {
+        let born = today
+            .checked_sub_months(Months::new(12 * age))
+            .and_then(|born| born.checked_sub_days(Days::new(10)))
+            .expect("date");
+        let mut person = worker(&format!("Aged {age}"), "12", &[(&sewing, 3)], 40.0, false);
+        person["date_of_birth"] = json!(born.to_string());
+        by_age.push(created(&app, "/v1/workers", person).await);
+    }
+    let staff_list = ids(&candidates(&app, &vacancy, "").await, "worker_id");
+    let mut staff_list_sorted = staff_list.clone();
+    staff_list_sorted.sort();
+    let mut both = by_age.clone();
+    both.sort();
+    assert_eq!(staff_list_sorted, both, "staff see everyone over 31");
+
+    let employer_list = employer_items(&app, &vacancy, &key).await;
+    let bands: Vec<&str> = employer_list
+        .iter()
+        .map(|item| item["age_band"].as_str().expect("age band"))
+        .collect();
+    assert_eq!(bands, ["35-44"], "{employer_list:#?}");
+}
+
 /// Issue 11, item 4: an employer moving its own vacancy's `min_age`, `starts_on`
 /// and wage, and reading its candidates, cannot tell apart two people who differ
 /// only within the bands it is shown; and the explanation it reads carries only
