@@ -278,10 +278,9 @@ impl Store {
 mod tests {
     use super::*;
 
-    /// The periodic deletion finds expired rows through the index on
-    /// `created_at`, never by reading the whole table.
-    #[tokio::test]
-    async fn expired_answers_are_found_through_the_index_on_their_time() {
+    /// SQLite's query plan for `statement` with `binds`, one step a line, on
+    /// a fresh database.
+    async fn sqlite_plan(statement: &str, binds: &[&str]) -> Vec<String> {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("plan.db");
         let store = Store::connect(path.to_str().expect("UTF-8 path"))
@@ -290,18 +289,25 @@ mod tests {
         let Pool::Sqlite(pool) = &store.pool else {
             panic!("expected SQLite");
         };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {DELETE_EXPIRED}"
-        )))
-        .bind("2000-01-01T00:00:00.000000Z")
-        .bind(10_i64)
-        .fetch_all(pool)
-        .await
-        .expect("plan");
-        let plan: Vec<String> = rows
+        let explain = format!("EXPLAIN QUERY PLAN {statement}");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(explain));
+        for value in binds {
+            query = query.bind(*value);
+        }
+        query
+            .fetch_all(pool)
+            .await
+            .expect("plan")
             .iter()
             .map(|row| row.try_get::<String, _>("detail").expect("detail"))
-            .collect();
+            .collect()
+    }
+
+    /// The periodic deletion finds expired rows through the index on
+    /// `created_at`, never by reading the whole table.
+    #[tokio::test]
+    async fn expired_answers_are_found_through_the_index_on_their_time() {
+        let plan = sqlite_plan(DELETE_EXPIRED, &["2000-01-01T00:00:00.000000Z", "10"]).await;
         assert!(
             plan.iter()
                 .any(|step| step.contains("idempotency_keys_created_at_idx")),
@@ -317,25 +323,7 @@ mod tests {
     /// `worker_id`, never by reading the whole table under the write lock.
     #[tokio::test]
     async fn erasure_finds_the_answers_to_redact_through_the_index_on_their_worker() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("plan.db");
-        let store = Store::connect(path.to_str().expect("UTF-8 path"))
-            .await
-            .expect("connect");
-        let Pool::Sqlite(pool) = &store.pool else {
-            panic!("expected SQLite");
-        };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {REDACT_ANSWERS_CARRYING}"
-        )))
-        .bind("w-1")
-        .fetch_all(pool)
-        .await
-        .expect("plan");
-        let plan: Vec<String> = rows
-            .iter()
-            .map(|row| row.try_get::<String, _>("detail").expect("detail"))
-            .collect();
+        let plan = sqlite_plan(REDACT_ANSWERS_CARRYING, &["w-1"]).await;
         assert!(
             plan.iter()
                 .any(|step| step.contains("idempotency_keys_worker_id_idx")),

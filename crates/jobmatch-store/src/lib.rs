@@ -846,30 +846,7 @@ impl Store {
         if filter.limit == 0 {
             return Ok(Vec::new());
         }
-        // Only fixed fragments from `sql` and parameter numbers go into the
-        // statement; every value is a bind parameter.
-        let mut statement = String::from(entity.sql().list_head);
-        let mut binds: Vec<&str> = Vec::with_capacity(5);
-        let conditions = [
-            (
-                sql::FILTER_EMPLOYER_ID,
-                filter.columns.employer_id.as_deref(),
-            ),
-            (sql::FILTER_SECTOR, filter.columns.sector.as_deref()),
-            (
-                sql::FILTER_PROVINCE_CODE,
-                filter.columns.province_code.as_deref(),
-            ),
-            (sql::FILTER_STATUS, filter.columns.status.as_deref()),
-            (sql::FILTER_AFTER_ID, filter.after_id.as_deref()),
-        ];
-        for (fragment, value) in conditions {
-            if let Some(value) = value {
-                binds.push(value);
-                statement.push_str(fragment);
-                statement.push_str(&binds.len().to_string());
-            }
-        }
+        let (mut statement, binds) = filtered_list_statement(entity, filter);
         statement.push_str(sql::ORDER_BY_ID_LIMIT);
         statement.push_str(&(binds.len() + 1).to_string());
         let limit = i64::from(filter.limit);
@@ -902,28 +879,7 @@ impl Store {
         if filter.limit == 0 || ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut statement = String::from(entity.sql().list_head);
-        let mut binds: Vec<&str> = Vec::with_capacity(5);
-        let conditions = [
-            (
-                sql::FILTER_EMPLOYER_ID,
-                filter.columns.employer_id.as_deref(),
-            ),
-            (sql::FILTER_SECTOR, filter.columns.sector.as_deref()),
-            (
-                sql::FILTER_PROVINCE_CODE,
-                filter.columns.province_code.as_deref(),
-            ),
-            (sql::FILTER_STATUS, filter.columns.status.as_deref()),
-            (sql::FILTER_AFTER_ID, filter.after_id.as_deref()),
-        ];
-        for (fragment, value) in conditions {
-            if let Some(value) = value {
-                binds.push(value);
-                statement.push_str(fragment);
-                statement.push_str(&binds.len().to_string());
-            }
-        }
+        let (mut statement, binds) = filtered_list_statement(entity, filter);
         let ids_parameter = binds.len() + 1;
         let limit_parameter = binds.len() + 2;
         let limit = i64::from(filter.limit);
@@ -1142,6 +1098,36 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|time| time.with_timezone(&Utc))
         .map_err(|_| StoreError::Corrupt("timestamp is not RFC 3339"))
+}
+
+/// The head of a list statement for `entity` with a condition for each filter
+/// `filter` sets, and the values to bind to them, in order (parameters `$1` on).
+/// Only fixed fragments from `sql` and parameter numbers go into the statement;
+/// every value is a bind parameter.
+fn filtered_list_statement(entity: Entity, filter: &ListFilter) -> (String, Vec<&str>) {
+    let mut statement = String::from(entity.sql().list_head);
+    let mut binds: Vec<&str> = Vec::with_capacity(5);
+    let conditions = [
+        (
+            sql::FILTER_EMPLOYER_ID,
+            filter.columns.employer_id.as_deref(),
+        ),
+        (sql::FILTER_SECTOR, filter.columns.sector.as_deref()),
+        (
+            sql::FILTER_PROVINCE_CODE,
+            filter.columns.province_code.as_deref(),
+        ),
+        (sql::FILTER_STATUS, filter.columns.status.as_deref()),
+        (sql::FILTER_AFTER_ID, filter.after_id.as_deref()),
+    ];
+    for (fragment, value) in conditions {
+        if let Some(value) = value {
+            binds.push(value);
+            statement.push_str(fragment);
+            statement.push_str(&binds.len().to_string());
+        }
+    }
+    (statement, binds)
 }
 
 fn record_from_row<R>(row: &R) -> Result<Record, StoreError>
