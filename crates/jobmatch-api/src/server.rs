@@ -45,6 +45,9 @@ pub struct StartOptions {
     /// before it reads the database, so that a test can watch the server answer
     /// while its search index is rebuilding.
     pub hold_search_rebuild: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// When backups are taken on a schedule, when the last good one was:
+    /// `/readyz` and `/metrics` show its age.
+    pub backups: Option<Arc<crate::backups::BackupStatus>>,
 }
 
 /// A server bound to its port, not yet running.
@@ -155,6 +158,7 @@ impl Application {
             key_cache: crate::auth::KeyCache::default(),
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,
+            backups: options.backups,
         });
         // The rate limiters' tables forget idle keys and addresses once a
         // minute, for as long as the server's state lives.

@@ -284,6 +284,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The erasure journal could not be written; the erasure was not made.
+    #[error("could not write the erasure journal")]
+    Journal(#[source] std::io::Error),
 }
 
 // ---------------------------------------------------------------------------
@@ -299,6 +302,9 @@ pub struct Store {
     /// (fairly, without polling) instead of spinning in SQLite's busy handler;
     /// other processes are still kept out by SQLite's own lock.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// Where erasures are journalled before they commit, when configured
+    /// ([`Store::with_erasure_journal`]).
+    erasure_journal: Option<Arc<ErasureJournal>>,
 }
 
 #[derive(Clone)]
@@ -418,6 +424,9 @@ pub use privacy::{
 // Declared after the macros above, which it uses.
 mod batch;
 pub use batch::{BatchOutcome, BatchRecord, BatchWrite};
+
+mod backup;
+pub use backup::{ErasureJournal, JournalEntry, SCHEMA_VERSION, SnapshotInfo, inspect_sqlite_file};
 
 mod idempotency;
 pub use idempotency::{IdempotencyClaim, IdempotencyRequester};
@@ -577,6 +586,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Sqlite(pool),
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            erasure_journal: None,
         })
     }
 
@@ -593,6 +603,7 @@ impl Store {
         Ok(Store {
             pool: Pool::Postgres(pool),
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            erasure_journal: None,
         })
     }
 
