@@ -448,8 +448,11 @@ pub async fn restore(
         std::fs::rename(&restoring, &database)
             .with_context(|| format!("could not put the database in {}", data_dir.display()))?;
         sync_directory(&database);
-        // The search index holds a feed position of the database it was built
-        // from, which may be ahead of the restored feed: the server rebuilds it.
+        // The search index records the feed position of the database it was
+        // built from. The server already rebuilds an index that is ahead of the
+        // feed, but one built from another history (a backup of another
+        // machine) can be behind it and still hold other records: removed, it
+        // is always rebuilt from the restored database.
         let search = data_dir.join("search");
         if search.exists() {
             std::fs::remove_dir_all(&search).with_context(|| {
