@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::sqlite::SqliteConnectOptions;
@@ -50,7 +51,56 @@ pub struct SnapshotInfo {
     pub rows: BTreeMap<String, i64>,
 }
 
+/// Backups this process is taking. A checkpoint after an erasure waits for
+/// every reader (up to the busy timeout, 5 s) and holds writers back
+/// meanwhile; a backup is a reader for its whole length. So while one runs, an
+/// erasure's checkpoint is owed instead, and made when the last backup ends.
+#[derive(Debug, Default)]
+pub(crate) struct BackupActivity {
+    running: AtomicUsize,
+    checkpoint_owed: AtomicBool,
+}
+
 impl Store {
+    /// Moves the pages an erasure freed out of the write-ahead log (SQLite;
+    /// `secure_delete` has zeroed them in the database file), or, while this
+    /// process takes a backup, notes that this is owed when it ends.
+    pub(crate) async fn checkpoint_after_erasure(&self) {
+        let activity = &self.backup_activity;
+        if activity.running.load(Ordering::SeqCst) > 0 {
+            activity.checkpoint_owed.store(true, Ordering::SeqCst);
+            // The last backup may have ended in between and missed the note.
+            if activity.running.load(Ordering::SeqCst) > 0
+                || !activity.checkpoint_owed.swap(false, Ordering::SeqCst)
+            {
+                return;
+            }
+        }
+        if let Pool::Sqlite(pool) = &self.pool {
+            // Best effort: a reader holding an old snapshot can keep frames in
+            // the log until it finishes; the next checkpoint then clears them.
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await
+            {
+                tracing::warn!(%error, "checkpoint after erasure failed");
+            }
+        }
+    }
+
+    fn begin_backup(&self) {
+        self.backup_activity.running.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn end_backup(&self) {
+        let activity = &self.backup_activity;
+        if activity.running.fetch_sub(1, Ordering::SeqCst) == 1
+            && activity.checkpoint_owed.swap(false, Ordering::SeqCst)
+        {
+            self.checkpoint_after_erasure().await;
+        }
+    }
+
     /// The SQLite database file, or `None` on PostgreSQL and for an in-memory
     /// database.
     pub fn sqlite_file(&self) -> Option<PathBuf> {
@@ -76,14 +126,20 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         };
         let options = (*pool.connect_options()).clone();
-        let mut connection = options.connect().await?;
-        let destination_text = destination.to_string_lossy().into_owned();
-        let result = sqlx::query("VACUUM INTO $1")
-            .bind(destination_text)
-            .execute(&mut connection)
-            .await;
-        connection.close().await?;
-        result?;
+        self.begin_backup();
+        let copied = async {
+            let mut connection = options.connect().await?;
+            let destination_text = destination.to_string_lossy().into_owned();
+            let result = sqlx::query("VACUUM INTO $1")
+                .bind(destination_text)
+                .execute(&mut connection)
+                .await;
+            connection.close().await?;
+            result.map(|_| ())
+        }
+        .await;
+        self.end_backup().await;
+        copied?;
         inspect_sqlite_file(destination).await
     }
 
@@ -220,5 +276,100 @@ impl ErasureJournal {
             }
         }
         Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuditAction, AuditEvent, Columns, Entity, NewRecord};
+
+    fn wal_bytes(database: &Path) -> u64 {
+        let mut name = database.as_os_str().to_os_string();
+        name.push("-wal");
+        std::fs::metadata(PathBuf::from(name)).map_or(0, |meta| meta.len())
+    }
+
+    async fn erase_one(store: &Store, id: &str) {
+        store
+            .insert(
+                Entity::Worker,
+                NewRecord {
+                    id,
+                    source: None,
+                    external_id: None,
+                    columns: &Columns::default(),
+                    body: &serde_json::json!({"full_name": "Checkpoint Test"}),
+                },
+            )
+            .await
+            .expect("insert");
+        let erased = store
+            .erase_worker(&AuditEvent {
+                key_id: "test",
+                role: "admin",
+                action: AuditAction::ProfileErased,
+                worker_id: id,
+                vacancy_id: None,
+                request_id: None,
+            })
+            .await
+            .expect("erase");
+        assert!(erased);
+    }
+
+    /// An erasure during a backup does not wait for the backup's read (and hold
+    /// writers back meanwhile): its checkpoint is made when the backup ends.
+    #[tokio::test]
+    async fn an_erasure_during_a_backup_checkpoints_when_the_backup_ends() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = dir.path().join("jobmatch.db");
+        let store = Store::connect(&database.to_string_lossy())
+            .await
+            .expect("connect");
+        erase_one(&store, "before").await;
+        assert_eq!(
+            wal_bytes(&database),
+            0,
+            "checkpointed at once without a backup"
+        );
+
+        store.begin_backup();
+        erase_one(&store, "during").await;
+        assert!(
+            wal_bytes(&database) > 0,
+            "no checkpoint while the backup runs"
+        );
+        store.end_backup().await;
+        assert_eq!(
+            wal_bytes(&database),
+            0,
+            "checkpointed when the backup ended"
+        );
+        store.close().await;
+    }
+
+    #[test]
+    fn a_journal_line_cut_short_at_the_end_is_skipped_and_others_are_errors() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("journal");
+        let journal = ErasureJournal::open(&path).expect("open");
+        let entry = JournalEntry {
+            worker_id: "w1".to_string(),
+            erased_at: "2026-01-01T00:00:00.000000Z".to_string(),
+        };
+        journal.append(&entry).expect("append");
+        let mut text = std::fs::read_to_string(&path).expect("read");
+        text.push_str("{\"worker_id\":\"w2\",\"era");
+        std::fs::write(&path, &text).expect("write");
+        assert_eq!(ErasureJournal::read(&path).expect("read"), vec![entry]);
+        text.push('\n');
+        std::fs::write(&path, &text).expect("write");
+        assert!(ErasureJournal::read(&path).is_err());
+        assert!(
+            ErasureJournal::read(&dir.path().join("missing"))
+                .expect("read")
+                .is_empty()
+        );
     }
 }

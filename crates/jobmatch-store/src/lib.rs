@@ -305,6 +305,9 @@ pub struct Store {
     /// Where erasures are journalled before they commit, when configured
     /// ([`Store::with_erasure_journal`]).
     erasure_journal: Option<Arc<ErasureJournal>>,
+    /// Backups this process is taking, and whether an erasure's checkpoint
+    /// waits for them to end.
+    backup_activity: Arc<backup::BackupActivity>,
 }
 
 #[derive(Clone)]
@@ -587,6 +590,7 @@ impl Store {
             pool: Pool::Sqlite(pool),
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
             erasure_journal: None,
+            backup_activity: Arc::default(),
         })
     }
 
@@ -604,6 +608,7 @@ impl Store {
             pool: Pool::Postgres(pool),
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
             erasure_journal: None,
+            backup_activity: Arc::default(),
         })
     }
 

@@ -321,15 +321,8 @@ impl Store {
             append_audit!(conn, at.as_str(), event)?;
             Ok(true)
         })?;
-        if erased && let Pool::Sqlite(pool) = &self.pool {
-            // Best effort: a reader holding an old snapshot can keep frames in
-            // the log until it finishes; the next checkpoint then clears them.
-            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(pool)
-                .await
-            {
-                tracing::warn!(%error, "checkpoint after erasure failed");
-            }
+        if erased {
+            self.checkpoint_after_erasure().await;
         }
         Ok(erased)
     }
