@@ -221,7 +221,7 @@ fn write_backup(
     };
     let partial = partial_path(out);
     let result = (|| -> anyhow::Result<()> {
-        let file = std::fs::File::create(&partial)
+        let file = create_private(&partial, false)
             .with_context(|| format!("could not create {}", partial.display()))?;
         let mut output = std::io::BufWriter::with_capacity(1 << 20, file);
         match encryption.encryptor()? {
@@ -243,6 +243,46 @@ fn write_backup(
     }
     result.with_context(|| format!("could not write the backup {}", out.display()))?;
     Ok(manifest)
+}
+
+/// Creates a file only its owner may read (it holds personal data); with
+/// `new`, fails if it exists.
+fn create_private(path: &Path, new: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Removes what a backup or restore cut short by a stop left beside the
+/// database: plain copies holding personal data, perhaps of people erased since.
+pub fn remove_leftover_copies(database: &Path) {
+    let Some(directory) = database.parent() else {
+        return;
+    };
+    let directory = if directory.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        directory
+    };
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".jobmatch-backup-") || name.starts_with(".jobmatch-restore-") {
+            remove_if_present(&entry.path());
+        }
+    }
 }
 
 fn partial_path(out: &Path) -> PathBuf {
@@ -494,7 +534,7 @@ fn unpack(file: &Path, keys: &DecryptArgs, restoring: &Path) -> anyhow::Result<M
             SCHEMA_VERSION
         );
     }
-    let output = std::fs::File::create_new(restoring)
+    let output = create_private(restoring, true)
         .with_context(|| format!("could not create {}", restoring.display()))?;
     let mut output = std::io::BufWriter::with_capacity(1 << 20, output);
     let mut hasher = Sha256::new();
@@ -668,6 +708,9 @@ pub fn spawn_schedule(
                 remove_if_present(&entry.path());
             }
         }
+    }
+    if let Some(database) = store.sqlite_file() {
+        remove_leftover_copies(&database);
     }
     if let Some((at, _)) = list_backups(&dir).last() {
         status.record_success(*at);

@@ -461,6 +461,15 @@ fn backed_up() -> Backed {
         &[("JOBMATCH_BACKUP_PASSPHRASE", "correct horse battery staple")],
     );
     assert!(output.status.success(), "{}", stderr_of(&output));
+    #[cfg(unix)]
+    for file in [&plain, &encrypted] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file)
+            .expect("backup")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "a backup is readable by others: {mode:o}");
+    }
     Backed {
         _data_dir: data_dir,
         dir,
@@ -554,6 +563,9 @@ async fn a_person_erased_after_a_backup_stays_erased_after_a_restore() {
     let data_dir = tempfile::tempdir().expect("temporary directory");
     let backups = tempfile::tempdir().expect("temporary directory");
     let key = create_key(data_dir.path(), "");
+    // A plain copy left by a backup cut short by a stop.
+    let leftover = data_dir.path().join(".jobmatch-backup-cut-short.db");
+    std::fs::write(&leftover, b"personal data").expect("write");
     let server = Server::start(
         data_dir.path(),
         &[
@@ -597,6 +609,7 @@ async fn a_person_erased_after_a_backup_stays_erased_after_a_restore() {
         .find_map(|line| line.strip_prefix("jobmatch_backup_age_seconds "))
         .expect("the backup age gauge");
     assert!(age.parse::<f64>().is_ok_and(|age| age.is_finite()), "{age}");
+    assert!(!leftover.exists(), "a leftover plain copy was kept");
 
     let name = "Sokha Backup-Erasure";
     let erased = create(
