@@ -7,6 +7,7 @@
 //! Storage comes from `jobmatch-store`, the vocabulary from `jobmatch-domain`.
 
 pub mod auth;
+pub mod backups;
 pub mod body;
 pub mod error;
 pub mod follower;

@@ -6,7 +6,8 @@
 //! routes by or `unmatched`, the status one the server answers with.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The values of the `method` label: the methods of RFC 9110 and PATCH; any
@@ -35,6 +36,9 @@ pub struct Metrics {
     /// Changed returnees not yet offered to the standing lists again; no list
     /// answers until it is back to zero.
     pub standing_unsettled: IntGauge,
+    /// Seconds since the last good scheduled backup; registered on first use,
+    /// so a server that takes no backups does not show it.
+    backup_age: std::sync::OnceLock<Gauge>,
 }
 
 impl Metrics {
@@ -96,7 +100,23 @@ impl Metrics {
             open_vacancies,
             standing_lists,
             standing_unsettled,
+            backup_age: std::sync::OnceLock::new(),
         }
+    }
+
+    /// `jobmatch_backup_age_seconds`, registered the first time it is asked for.
+    pub fn backup_age(&self) -> &Gauge {
+        self.backup_age.get_or_init(|| {
+            let gauge = Gauge::new(
+                "jobmatch_backup_age_seconds",
+                "Seconds since the last good scheduled backup (+Inf before the first)",
+            )
+            .expect("metric definition is valid");
+            self.registry
+                .register(Box::new(gauge.clone()))
+                .expect("metric registered once");
+            gauge
+        })
     }
 
     /// The text exposition format.

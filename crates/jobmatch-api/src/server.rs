@@ -48,6 +48,9 @@ pub struct StartOptions {
     /// While a test holds this lock, the search index applies no change, so that
     /// it can watch a server whose search lags behind the database.
     pub pause_search_following: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// When backups are taken on a schedule, when the last good one was:
+    /// `/readyz` and `/metrics` show its age.
+    pub backups: Option<Arc<crate::backups::BackupStatus>>,
 }
 
 /// A server bound to its port, not yet running.
@@ -184,6 +187,7 @@ impl Application {
             key_cache: crate::auth::KeyCache::default(),
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,
+            backups: options.backups,
         });
         // Stored keys are known from the start: a flood of unknown keys from
         // one address must not hold them up after a restart.

@@ -32,4 +32,6 @@ pub struct AppState {
     pub rate_limits: crate::limits::RateLimits,
     /// Per-employer pseudonyms of candidates.
     pub pseudonyms: crate::privacy::Pseudonyms,
+    /// The last good scheduled backup, when backups are scheduled.
+    pub backups: Option<Arc<crate::backups::BackupStatus>>,
 }

@@ -284,6 +284,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The erasure journal could not be written; the erasure was not made.
+    #[error("could not write the erasure journal")]
+    Journal(#[source] std::io::Error),
 }
 
 // ---------------------------------------------------------------------------
@@ -299,6 +302,12 @@ pub struct Store {
     /// (fairly, without polling) instead of spinning in SQLite's busy handler;
     /// other processes are still kept out by SQLite's own lock.
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// Where erasures are journalled before they commit, when configured
+    /// ([`Store::with_erasure_journal`]).
+    erasure_journal: Option<Arc<ErasureJournal>>,
+    /// Backups this process is taking, and whether an erasure's checkpoint
+    /// waits for them to end.
+    backup_activity: Arc<backup::BackupActivity>,
 }
 
 #[derive(Clone)]
@@ -418,6 +427,9 @@ pub use privacy::{
 // Declared after the macros above, which it uses.
 mod batch;
 pub use batch::{BatchOutcome, BatchRecord, BatchWrite};
+
+mod backup;
+pub use backup::{ErasureJournal, JournalEntry, SCHEMA_VERSION, SnapshotInfo, inspect_sqlite_file};
 
 mod idempotency;
 pub use idempotency::{IdempotencyClaim, IdempotencyRequester};
@@ -577,6 +589,8 @@ impl Store {
         Ok(Store {
             pool: Pool::Sqlite(pool),
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            erasure_journal: None,
+            backup_activity: Arc::default(),
         })
     }
 
@@ -593,6 +607,8 @@ impl Store {
         Ok(Store {
             pool: Pool::Postgres(pool),
             sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            erasure_journal: None,
+            backup_activity: Arc::default(),
         })
     }
 

@@ -273,6 +273,19 @@ impl Store {
             let Some((province, source, external_id)) = row else {
                 return Ok(false);
             };
+            if let Some(journal) = &self.erasure_journal {
+                // On the disk before the erasure commits, so that a restore of
+                // an older backup can erase the person again.
+                let journal = journal.clone();
+                let entry = crate::JournalEntry {
+                    worker_id: event.worker_id.to_string(),
+                    erased_at: at.clone(),
+                };
+                tokio::task::spawn_blocking(move || journal.append(&entry))
+                    .await
+                    .map_err(|error| StoreError::Journal(std::io::Error::other(error)))?
+                    .map_err(StoreError::Journal)?;
+            }
             if let (Some(source), Some(external_id)) = (source, external_id) {
                 // So that a re-send of the same item cannot bring the person back.
                 let key = tombstone_key!(conn).await?;
@@ -309,15 +322,8 @@ impl Store {
             append_audit!(conn, at.as_str(), event)?;
             Ok(true)
         })?;
-        if erased && let Pool::Sqlite(pool) = &self.pool {
-            // Best effort: a reader holding an old snapshot can keep frames in
-            // the log until it finishes; the next checkpoint then clears them.
-            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(pool)
-                .await
-            {
-                tracing::warn!(%error, "checkpoint after erasure failed");
-            }
+        if erased {
+            self.checkpoint_after_erasure().await;
         }
         Ok(erased)
     }

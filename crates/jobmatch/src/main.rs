@@ -1,6 +1,7 @@
 //! The `jobmatch` command: the server, key management, bulk import, synthetic
 //! data and the OpenAPI document.
 
+mod backup;
 mod demo;
 mod r#gen;
 mod import;
@@ -117,6 +118,44 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        backups: backup::ScheduleArgs,
+    },
+    /// Copy the SQLite database, consistently, while the server runs.
+    ///
+    /// Writes one file: a manifest (time, schema version, change-feed position,
+    /// row counts, SHA-256) and the database, encrypted with age when a
+    /// passphrase or a recipient is given. On PostgreSQL, prints the pg_dump
+    /// command to use instead.
+    Backup {
+        /// The backup file to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        encryption: backup::EncryptArgs,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Restore a backup into a data directory, then replay the erasure journal.
+    ///
+    /// Checks the manifest and checksum first; refuses a backup of a newer
+    /// schema, a wrong passphrase, a damaged or truncated file. Start the
+    /// server afterwards: it rebuilds search and matching from the restored
+    /// database.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        keys: backup::DecryptArgs,
+        /// The erasure journal to replay; defaults to erasure-journal.jsonl
+        /// beside the backup file.
+        #[arg(long)]
+        erasure_journal: Option<PathBuf>,
+        /// Replace the database already in the data directory (stop the server first).
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        storage: StorageArgs,
     },
     /// Manage API keys.
     Keys {
@@ -326,7 +365,26 @@ fn main() -> anyhow::Result<()> {
             storage,
             demo,
             limits,
-        } => runtime.block_on(serve(bind, storage, demo, limits.into())),
+            backups,
+        } => runtime.block_on(serve(bind, storage, demo, limits.into(), backups)),
+        Command::Backup {
+            out,
+            encryption,
+            storage,
+        } => runtime.block_on(backup_command(out, encryption, storage)),
+        Command::Restore {
+            file,
+            keys,
+            erasure_journal,
+            replace,
+            storage,
+        } => runtime.block_on(restore_command(
+            file,
+            keys,
+            erasure_journal,
+            replace,
+            storage,
+        )),
     }
 }
 
@@ -335,6 +393,7 @@ async fn serve(
     storage: StorageArgs,
     demo: bool,
     limits: jobmatch_api::limits::Limits,
+    backups: backup::ScheduleArgs,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     if storage.database_url.is_none() {
@@ -345,7 +404,24 @@ async fn serve(
             )
         })?;
     }
-    let store = storage.open().await?;
+    let mut store = storage.open().await?;
+    if (backups.backup_dir.is_some() || backups.erasure_journal.is_some())
+        && store.sqlite_file().is_none()
+    {
+        bail!(
+            "--backup-dir and --erasure-journal are for the SQLite database; PostgreSQL's own tools own its backups: {}",
+            backup::pg_dump_command(&storage.url())
+        );
+    }
+    if let Some(path) = backups.journal_path() {
+        let journal = jobmatch_store::ErasureJournal::open(&path)
+            .with_context(|| format!("could not open the erasure journal {}", path.display()))?;
+        store = store.with_erasure_journal(journal);
+    }
+    let backup_status = backups
+        .backup_dir
+        .as_ref()
+        .map(|_| std::sync::Arc::new(jobmatch_api::backups::BackupStatus::new()));
     let reference = jobmatch_domain::Reference::embedded();
     tracing::info!(
         skills = reference.taxonomy.skills().len(),
@@ -361,10 +437,15 @@ async fn serve(
     let search_dir = storage.data_dir.join("search");
     let options = jobmatch_api::server::StartOptions {
         limits,
+        backups: backup_status.clone(),
         ..Default::default()
     };
     let application =
-        jobmatch_api::Application::build_with(&bind, store, Some(&search_dir), options).await?;
+        jobmatch_api::Application::build_with(&bind, store.clone(), Some(&search_dir), options)
+            .await?;
+    if let (Some(dir), Some(status)) = (&backups.backup_dir, backup_status) {
+        backup::spawn_schedule(store, &backups, dir.clone(), status)?;
+    }
     let address = format!("http://{}", display_address(&bind, application.port()));
     tracing::info!(%address, backend = "ready", elapsed_ms = started.elapsed().as_millis() as u64, "jobmatch is listening");
     println!("jobmatch is listening on {address}");
@@ -388,6 +469,92 @@ fn display_address(bind: &str, port: u16) -> String {
         host
     };
     format!("{host}:{port}")
+}
+
+async fn backup_command(
+    out: PathBuf,
+    encryption: backup::EncryptArgs,
+    storage: StorageArgs,
+) -> anyhow::Result<()> {
+    let url = storage.url();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        eprintln!(
+            "jobmatch does not back up PostgreSQL: the database's own tools do (pg_dump, or base backups with WAL archiving for point-in-time recovery). For this database:"
+        );
+        println!("{}", backup::pg_dump_command(&url));
+        std::process::exit(2);
+    }
+    let encryption = std::sync::Arc::new(backup::Encryption::from_args(&encryption)?);
+    if !encryption.is_encrypted() {
+        eprintln!(
+            "warning: this backup is not encrypted and holds personal data; give --recipient or a passphrase to encrypt it"
+        );
+    }
+    let store = storage.open().await?;
+    let started = std::time::Instant::now();
+    let result = backup::create(&store, &out, encryption).await;
+    store.close().await;
+    let manifest = result?;
+    eprintln!(
+        "backed up {} bytes to {} in {:.1} s",
+        manifest.database_bytes,
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", serde_json::to_string_pretty(&manifest)?);
+    Ok(())
+}
+
+async fn restore_command(
+    file: PathBuf,
+    keys: backup::DecryptArgs,
+    erasure_journal: Option<PathBuf>,
+    replace: bool,
+    storage: StorageArgs,
+) -> anyhow::Result<()> {
+    if storage
+        .database_url
+        .as_deref()
+        .is_some_and(|url| !url.is_empty())
+    {
+        bail!(
+            "restore writes the SQLite database of --data-dir; drop --database-url (PostgreSQL restores with pg_restore)"
+        );
+    }
+    let journal = erasure_journal.unwrap_or_else(|| {
+        file.parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(backup::JOURNAL_FILE)
+    });
+    let journal = if journal.exists() {
+        Some(journal)
+    } else {
+        eprintln!(
+            "warning: no erasure journal at {}: people erased after this backup was taken are not erased again",
+            journal.display()
+        );
+        None
+    };
+    let started = std::time::Instant::now();
+    let restored =
+        backup::restore(&file, &storage.data_dir, &keys, journal.as_deref(), replace).await?;
+    println!(
+        "restored the backup of {} (change feed at {}) into {} in {:.1} s",
+        restored.manifest.created_at.to_rfc3339(),
+        restored.manifest.change_feed_seq,
+        storage.data_dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(journal) = &restored.journal {
+        println!(
+            "erasure journal {}: {} erased again, {} already absent",
+            journal.display(),
+            restored.erasures_replayed,
+            restored.erasures_already_absent
+        );
+    }
+    println!("start the server: it rebuilds search and matching from the restored database");
+    Ok(())
 }
 
 async fn erasures(command: ErasuresCommand, storage: StorageArgs) -> anyhow::Result<()> {

@@ -39,6 +39,18 @@ pub struct Readiness {
     /// when searches answer 503.
     #[schema(example = "ready")]
     pub search: SearchReadiness,
+    /// Present when the server takes backups on a schedule (`serve --backup-dir`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub backup: Option<BackupReadiness>,
+}
+
+/// The scheduled backups.
+#[derive(Serialize, ToSchema)]
+pub struct BackupReadiness {
+    /// Seconds since the last good backup was taken; `null` before the first.
+    #[schema(example = 3600)]
+    pub age_seconds: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +164,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 indexed_seq,
                 search_lag,
                 search,
+                backup: state.backups.as_ref().map(|status| BackupReadiness {
+                    age_seconds: status.age_seconds(chrono::Utc::now()),
+                }),
             });
         }
         SearchReadiness::Rebuilding => {
@@ -180,8 +195,10 @@ pub const SEARCH_RETRY_AFTER_SECONDS: u32 = 5;
 /// Request counts and latencies, and how many open vacancies have their best
 /// candidates kept ready (`jobmatch_matching_standing_lists` of
 /// `jobmatch_matching_open_vacancies`, and the changed returnees still to be
-/// offered to those lists, `jobmatch_matching_standing_unsettled`), in the
-/// Prometheus text format.
+/// offered to those lists, `jobmatch_matching_standing_unsettled`), and, when
+/// backups are scheduled, the seconds since the last good one
+/// (`jobmatch_backup_age_seconds`, `+Inf` before the first), in the Prometheus
+/// text format.
 #[utoipa::path(tag = "operations", operation_id = "metrics", security(()),
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
@@ -196,6 +213,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state.metrics.standing_lists.set(listed as i64);
     state.metrics.standing_unsettled.set(unsettled as i64);
     state.metrics.open_vacancies.set(open as i64);
+    if let Some(status) = &state.backups {
+        let age = status
+            .age_seconds(chrono::Utc::now())
+            .map_or(f64::INFINITY, |seconds| seconds as f64);
+        state.metrics.backup_age().set(age);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())
