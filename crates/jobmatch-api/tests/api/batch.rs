@@ -347,22 +347,6 @@ async fn a_key_given_twice_in_an_item_rejects_that_item_naming_its_path() {
     assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 1);
 }
 
-/// Starts a batch whose body never ends: the server holds it in flight until
-/// the connection is dropped.
-fn start_endless_batch(app: &crate::helpers::TestApp, key: &str) -> std::net::TcpStream {
-    use std::io::Write;
-    let address = app.address.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(
-        stream,
-        "POST /v1/workers/batch HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\n\
-         Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"items\": ["
-    )
-    .expect("written");
-    stream.flush().expect("flushed");
-    stream
-}
-
 /// Sends empty batches until one is answered `status` (each other answer must
 /// be a 200 or 429); at most 500 tries, since the server takes up or gives back
 /// a slot in its own time.
@@ -387,9 +371,8 @@ async fn until_a_batch_answers(
 #[tokio::test]
 async fn a_key_with_two_batches_in_flight_is_told_to_retry_a_third() {
     let app = spawn_app().await;
-    let first = start_endless_batch(&app, &app.staff_key);
-    let _second = start_endless_batch(&app, &app.staff_key);
-    let refused = until_a_batch_answers(&app, &app.staff_key, 429).await;
+    let (refused, first) =
+        crate::helpers::third_batch_while_two_are_held(&app, &app.staff_key, false).await;
     let retry_after = refused
         .headers()
         .get("retry-after")
@@ -405,6 +388,8 @@ async fn a_key_with_two_batches_in_flight_is_told_to_retry_a_third() {
         .post("/v1/workers/batch", &app.admin_key, &json!({"items": []}))
         .await;
     assert_eq!(response.status(), 200);
+    // The other held batch was dropped already: with this one, both slots are
+    // given back.
     drop(first);
     until_a_batch_answers(&app, &app.staff_key, 200).await;
 }

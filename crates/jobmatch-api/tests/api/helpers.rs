@@ -214,3 +214,92 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
     fields.sort();
     fields
 }
+
+/// Starts `POST /v1/workers/batch` with `api_key` (and `idempotency_key`, if
+/// given) whose body never ends, and returns once the server holds it in
+/// flight: the request says `Expect: 100-continue`, and the server answers
+/// `100 Continue` only when it starts reading the body, after it took the
+/// key's batch slot. Dropping the stream ends the request.
+pub async fn start_held_batch(
+    app: &TestApp,
+    api_key: &str,
+    idempotency_key: Option<&str>,
+) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let idempotency = idempotency_key
+        .map(|key| format!("Idempotency-Key: {key}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST /v1/workers/batch HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {api_key}\r\n\
+         {idempotency}Content-Type: application/json\r\nContent-Length: 16000000\r\n\
+         Expect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("written");
+    let mut interim = Vec::new();
+    let mut byte = [0_u8; 1];
+    // A guard against a hang only: the interim answer comes at once.
+    let reading = async {
+        while !interim.ends_with(b"\r\n\r\n") {
+            let read = stream.read(&mut byte).await.expect("read");
+            assert!(read == 1, "closed after {interim:?}");
+            interim.push(byte[0]);
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), reading)
+        .await
+        .expect("an interim answer");
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100"),
+        "the server reads the body: {}",
+        String::from_utf8_lossy(&interim)
+    );
+    stream.write_all(b"{\"items\": [").await.expect("written");
+    stream
+}
+
+/// Whether the server has answered on `stream` (without waiting).
+fn has_answered(stream: &tokio::net::TcpStream) -> bool {
+    let mut byte = [0_u8; 1];
+    !matches!(stream.try_read(&mut byte), Err(error) if error.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// Holds two batches of `api_key` in flight, then sends a third (with an
+/// `Idempotency-Key` on each when `idempotency` says so) and returns its
+/// answer once it is refused while both held batches are still unanswered.
+/// The server takes a held batch's slot in its own time (its `100 Continue`
+/// comes before the handler runs), so a third sent too early may take a slot
+/// itself and a held batch be refused instead: then all three start again, at
+/// most 50 times, each time waiting longer before the third.
+pub async fn third_batch_while_two_are_held(
+    app: &TestApp,
+    api_key: &str,
+    idempotency: bool,
+) -> (Response, tokio::net::TcpStream) {
+    for round in 0..50_u64 {
+        let key = |name: &str| idempotency.then(|| format!("{name}-{round}"));
+        let first = start_held_batch(app, api_key, key("held-1").as_deref()).await;
+        let second = start_held_batch(app, api_key, key("held-2").as_deref()).await;
+        tokio::time::sleep(std::time::Duration::from_millis(10 * round)).await;
+        let mut third = app.request(Method::POST, "/v1/workers/batch", api_key);
+        if let Some(key) = key("third") {
+            third = third.header("Idempotency-Key", key);
+        }
+        let answer = third
+            .json(&json!({"items": []}))
+            .send()
+            .await
+            .expect("sent");
+        if answer.status() == 429 && !has_answered(&first) && !has_answered(&second) {
+            drop(second);
+            return (answer, first);
+        }
+        drop((first, second));
+        // Let the server see the held batches go and give their slots back.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("a third batch was never refused while two were held");
+}

@@ -261,29 +261,10 @@ async fn a_key_that_may_not_send_batches_is_refused_before_its_body_is_read() {
 #[tokio::test]
 async fn a_key_with_two_keyed_batches_in_flight_is_told_to_retry_a_third() {
     let app = spawn_app().await;
-    let _first = start_endless_batch(&app, &app.staff_key, "endless-1").await;
-    let _second = start_endless_batch(&app, &app.staff_key, "endless-2").await;
-    // The server takes up the two slots in its own time; each try has a key
-    // of its own, at most 500 tries.
-    for attempt in 0..500 {
-        let response = app
-            .request(Method::POST, "/v1/workers/batch", &app.staff_key)
-            .header("Idempotency-Key", format!("third-{attempt}"))
-            .json(&json!({"items": []}))
-            .send()
-            .await
-            .expect("sent");
-        match response.status().as_u16() {
-            429 => {
-                let problem = assert_problem(response, 429).await;
-                assert_eq!(problem["type"], "too_many_batches", "{problem}");
-                return;
-            }
-            200 => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-            other => panic!("answered {other}"),
-        }
-    }
-    panic!("a third batch was never refused while two were in flight");
+    let (refused, _held) =
+        crate::helpers::third_batch_while_two_are_held(&app, &app.staff_key, true).await;
+    let problem = assert_problem(refused, 429).await;
+    assert_eq!(problem["type"], "too_many_batches", "{problem}");
 }
 
 /// The audit log's actions about one worker, oldest first, with the request
