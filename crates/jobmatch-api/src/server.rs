@@ -45,6 +45,11 @@ pub struct StartOptions {
     /// before it reads the database, so that a test can watch the server answer
     /// while its search index is rebuilding.
     pub hold_search_rebuild: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// Serve TLS with this certificate (reloaded when its files change);
+    /// plain HTTP when `None`.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: crate::transport::TrustedProxies,
 }
 
 /// A server bound to its port, not yet running.
@@ -64,6 +69,8 @@ pub enum StartError {
     Indexes(#[source] jobmatch_store::StoreError),
     #[error("could not open the search index")]
     Search(#[source] jobmatch_search::SearchError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("the matching configuration is invalid")]
     Matching(#[source] jobmatch_matching::MatchError),
 }
@@ -93,6 +100,12 @@ impl Application {
         search_dir: Option<&std::path::Path>,
         options: StartOptions,
     ) -> Result<Application, StartError> {
+        // First, so that a bad certificate stops the start before any work.
+        let certificate = options
+            .tls
+            .clone()
+            .map(crate::tls::ReloadingCertificate::load)
+            .transpose()?;
         let listener = TcpListener::bind(address).map_err(|source| StartError::Bind {
             address: address.to_string(),
             source,
@@ -171,6 +184,7 @@ impl Application {
         });
         let document = api_document();
         let routes_by_path = Arc::new(RouteTable::from_document(&document));
+        let trusted_proxies = options.trusted_proxies.clone();
         let server = HttpServer::new(move || {
             let routes_by_path = routes_by_path.clone();
             let literal_routes = routes_by_path.clone();
@@ -197,12 +211,24 @@ impl Application {
                         move |request, next| literal_path_methods(routes.clone(), request, next)
                     }))
                     .wrap(from_fn(problems_and_metrics))
+                    .wrap(from_fn({
+                        let proxies = trusted_proxies.clone();
+                        move |request, next| {
+                            crate::transport::client_origin(proxies.clone(), request, next)
+                        }
+                    }))
                     .wrap(TracingLogger::<crate::request_log::RequestSpan>::new())
                 })
                 .into_app()
         })
-        .shutdown_timeout(15)
-        .listen(listener)
+        .shutdown_timeout(15);
+        let server = match &certificate {
+            Some(certificate) => {
+                certificate.spawn_watch();
+                server.listen_rustls_0_23(listener, certificate.server_config())
+            }
+            None => server.listen(listener),
+        }
         .map_err(|source| StartError::Bind {
             address: address.to_string(),
             source,

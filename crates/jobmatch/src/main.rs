@@ -4,6 +4,7 @@
 mod demo;
 mod r#gen;
 mod import;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -103,6 +104,46 @@ impl From<LimitArgs> for jobmatch_api::limits::Limits {
     }
 }
 
+/// How clients reach the server: TLS, and proxies in front of it.
+#[derive(clap::Args)]
+struct TransportArgs {
+    /// PEM certificate chain to serve HTTPS with (with --tls-key); read again
+    /// on SIGHUP and when the file changes.
+    #[arg(long, env = "JOBMATCH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "JOBMATCH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other machines can reach (refused otherwise).
+    #[arg(long, env = "JOBMATCH_ALLOW_INSECURE_HTTP")]
+    allow_insecure_http: bool,
+    /// A TLS-terminating reverse proxy's address or network (CIDR), repeatable:
+    /// only its X-Forwarded-For and X-Forwarded-Proto are believed, and plain
+    /// HTTP is then allowed off loopback.
+    #[arg(long, env = "JOBMATCH_TRUSTED_PROXY", value_delimiter = ',')]
+    trusted_proxy: Vec<jobmatch_api::transport::IpNetwork>,
+}
+
+impl TransportArgs {
+    /// Refuses, before anything is opened, to serve clear text off this machine.
+    fn check(&self, bind: &str) -> anyhow::Result<()> {
+        use std::net::ToSocketAddrs;
+        let addresses: Vec<std::net::SocketAddr> = bind
+            .to_socket_addrs()
+            .with_context(|| format!("cannot listen on `{bind}`"))?
+            .collect();
+        match jobmatch_api::transport::clear_text_refusal(
+            &addresses,
+            self.tls_cert.is_some(),
+            self.allow_insecure_http,
+            !self.trusted_proxy.is_empty(),
+        ) {
+            Some(refusal) => bail!(refusal),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API.
@@ -117,6 +158,13 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        transport: TransportArgs,
+    },
+    /// Make a TLS certificate for this machine.
+    Tls {
+        #[command(subcommand)]
+        command: tls::TlsCommand,
     },
     /// Manage API keys.
     Keys {
@@ -326,7 +374,12 @@ fn main() -> anyhow::Result<()> {
             storage,
             demo,
             limits,
-        } => runtime.block_on(serve(bind, storage, demo, limits.into())),
+            transport,
+        } => {
+            transport.check(&bind)?;
+            runtime.block_on(serve(bind, storage, demo, limits.into(), transport))
+        }
+        Command::Tls { command } => tls::run(command),
     }
 }
 
@@ -335,6 +388,7 @@ async fn serve(
     storage: StorageArgs,
     demo: bool,
     limits: jobmatch_api::limits::Limits,
+    transport: TransportArgs,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     if storage.database_url.is_none() {
@@ -359,13 +413,20 @@ async fn serve(
         None
     };
     let search_dir = storage.data_dir.join("search");
+    let tls = transport
+        .tls_cert
+        .zip(transport.tls_key)
+        .map(|(cert, key)| jobmatch_api::tls::TlsFiles { cert, key });
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let options = jobmatch_api::server::StartOptions {
         limits,
+        tls,
+        trusted_proxies: jobmatch_api::transport::TrustedProxies::new(transport.trusted_proxy),
         ..Default::default()
     };
     let application =
         jobmatch_api::Application::build_with(&bind, store, Some(&search_dir), options).await?;
-    let address = format!("http://{}", display_address(&bind, application.port()));
+    let address = format!("{scheme}://{}", display_address(&bind, application.port()));
     tracing::info!(%address, backend = "ready", elapsed_ms = started.elapsed().as_millis() as u64, "jobmatch is listening");
     println!("jobmatch is listening on {address}");
     println!("API documentation: {address}/docs/");

@@ -12,8 +12,19 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
+        Server::start_with_args(data_dir, database_url, &[])
+    }
+
+    /// [`Server::start`] with further arguments to `serve`.
+    pub fn start_with_args(
+        data_dir: &std::path::Path,
+        database_url: &str,
+        extra: &[&std::ffi::OsStr],
+    ) -> Server {
         let mut child = Command::new(BINARY)
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .arg("--data-dir")
             .arg(data_dir)
             .env("JOBMATCH_DATABASE_URL", database_url)
             .env("JOBMATCH_LOG", "warn")
