@@ -241,3 +241,62 @@ pub fn fingerprint(der: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(":")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a fresh self-signed pair to `files`; returns its fingerprint.
+    fn write_pair(files: &TlsFiles) -> String {
+        let made =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+        std::fs::write(&files.cert, made.cert.pem()).expect("cert written");
+        std::fs::write(&files.key, made.signing_key.serialize_pem()).expect("key written");
+        fingerprint(made.cert.der())
+    }
+
+    #[test]
+    fn a_reload_serves_the_new_pair_and_a_bad_one_keeps_the_old() {
+        let dir = tempfile::tempdir().expect("directory");
+        let files = TlsFiles {
+            cert: dir.path().join("cert.pem"),
+            key: dir.path().join("key.pem"),
+        };
+        let first = write_pair(&files);
+        let certificate = ReloadingCertificate::load(files.clone()).expect("loads");
+        assert_eq!(certificate.fingerprint(), first);
+
+        std::fs::write(&files.cert, "not a certificate").expect("written");
+        assert!(matches!(
+            certificate.reload(),
+            Err(TlsError::Certificate { .. })
+        ));
+        assert_eq!(certificate.fingerprint(), first, "the old pair is kept");
+
+        let second = write_pair(&files);
+        certificate.reload().expect("the new pair loads");
+        assert_eq!(certificate.fingerprint(), second);
+        assert_ne!(first, second);
+
+        // A key from another pair is refused.
+        let other = TlsFiles {
+            cert: dir.path().join("other-cert.pem"),
+            key: dir.path().join("other-key.pem"),
+        };
+        write_pair(&other);
+        std::fs::copy(&other.key, &files.key).expect("copied");
+        assert!(matches!(
+            certificate.reload(),
+            Err(TlsError::Mismatch { .. })
+        ));
+        assert_eq!(certificate.fingerprint(), second);
+    }
+
+    #[test]
+    fn fingerprints_are_colon_separated_upper_case_sha256() {
+        assert_eq!(
+            fingerprint(b""),
+            "E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Transport security of the real binary: it refuses clear text off this
 //! machine, and `tls init` makes a certificate that a client pinned to it
-//! (and trusting nothing else) reaches the server with.
+//! (and trusting nothing else) reaches the server with, also after the
+//! certificate is renewed and the server told so with SIGHUP.
 
 use std::ffi::OsStr;
 use std::process::Command;
@@ -108,22 +109,7 @@ async fn a_client_pinned_to_the_certificate_of_tls_init_reaches_the_server() {
         server.address
     );
 
-    #[allow(deprecated)] // ring, as the server uses (see jobmatch_api::tls)
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from(der))
-        .expect("the certificate is usable as the only root");
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .build()
-        .expect("client");
+    let client = pinned_client(der.clone());
     for host in ["127.0.0.1", "localhost"] {
         let address = server.address.replace("127.0.0.1", host);
         let answer = client
@@ -135,7 +121,58 @@ async fn a_client_pinned_to_the_certificate_of_tls_init_reaches_the_server() {
         assert_eq!(answer.version(), reqwest::Version::HTTP_2);
         assert!(answer.headers().contains_key("strict-transport-security"));
     }
+
+    // A renewed certificate is served after SIGHUP, without a restart.
+    let renewed = Command::new(BINARY)
+        .args(["tls", "init", "--force", "--out"])
+        .arg(&tls_dir)
+        .output()
+        .expect("tls init runs");
+    assert!(renewed.status.success());
+    let renewed_der = pem_to_der(&std::fs::read_to_string(&cert_path).expect("cert.pem"));
+    assert_ne!(renewed_der, der);
+    server.signal("HUP");
+    let renewed_client = pinned_client(renewed_der);
+    let mut served = false;
+    for _ in 0..200 {
+        let answer = renewed_client
+            .get(format!("{}/healthz", server.address))
+            .send()
+            .await;
+        if answer.is_ok_and(|answer| answer.status() == 200) {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(served, "the renewed certificate was never served");
+    // New connections of a client pinned to the old one are refused.
+    let old = pinned_client(der)
+        .get(format!("{}/healthz", server.address))
+        .send()
+        .await;
+    assert!(old.is_err(), "{old:?}");
     server.kill_hard();
+}
+
+/// A client that trusts `pinned` and nothing else, offering HTTP/2.
+fn pinned_client(pinned: Vec<u8>) -> reqwest::Client {
+    #[allow(deprecated)] // ring, as the server uses (see jobmatch_api::tls)
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(pinned))
+        .expect("the certificate is usable as the only root");
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .expect("client")
 }
 
 /// The DER bytes of the first certificate in `pem`.

@@ -96,6 +96,16 @@ impl Server {
         self.child.wait().expect("server reaped").success()
     }
 
+    /// Sends `signal` (a name `kill` knows, e.g. `HUP`) to the server.
+    #[allow(dead_code)]
+    pub fn signal(&self, signal: &str) {
+        let delivered = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(delivered.success(), "SIG{signal} delivered");
+    }
+
     pub fn kill_hard(mut self) {
         self.child.kill().expect("SIGKILL delivered");
         self.child.wait().expect("server reaped");
