@@ -197,8 +197,23 @@ pub async fn client_origin(
     }
     let personal = request.path().starts_with("/v1/");
     request.extensions_mut().insert(origin);
-    let mut response = next.call(request).await?;
-    let headers = response.headers_mut();
+    match next.call(request).await {
+        Ok(mut response) => {
+            add_headers(response.headers_mut(), origin, personal);
+            Ok(response)
+        }
+        // An error from further in (a request over its time limit) is
+        // answered with these headers too. (The request cannot be kept to
+        // build the answer here: routing needs it unshared.)
+        Err(error) => {
+            let mut answer = error.error_response();
+            add_headers(answer.headers_mut(), origin, personal);
+            Err(actix_web::error::InternalError::from_response(error, answer).into())
+        }
+    }
+}
+
+fn add_headers(headers: &mut HeaderMap, origin: ClientOrigin, personal: bool) {
     if origin.https {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -208,7 +223,6 @@ pub async fn client_origin(
     if personal && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    Ok(response)
 }
 
 /// Why the server must not start: it would serve clear text off this
