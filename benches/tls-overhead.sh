@@ -69,15 +69,19 @@ measure() {
   local urls=()
   for _ in $(seq "$requests"); do urls+=(-o /dev/null "$base$path"); done
   local kept fresh
-  kept=$(curl -s "$@" --cacert "$work/tls/cert.pem" -H "$auth" -w '%{num_connects} %{time_total}\n' "${urls[@]}" |
-    awk '$1 == 0 { print $2 }' | p50) # only the requests that reused the connection
+  # Every answer must be a 200 with candidates; kept-alive counts only the
+  # requests that reused the connection.
+  kept=$(curl -s "$@" --cacert "$work/tls/cert.pem" -H "$auth" \
+    -w '%{http_code} %{num_connects} %{size_download} %{time_total}\n' "${urls[@]}" |
+    awk '$1 != 200 || $3 < 100 { print "bad answer: " $0 > "/dev/stderr"; exit 1 } $2 == 0 { print $4 }' | p50)
   fresh=$(for _ in $(seq "$requests"); do
-    curl -s "$@" --cacert "$work/tls/cert.pem" -H "$auth" -o /dev/null -w '%{time_total}\n' "$base$path"
-  done | p50)
+    curl -s "$@" --cacert "$work/tls/cert.pem" -H "$auth" -o /dev/null \
+      -w '%{http_code} %{size_download} %{time_total}\n' "$base$path"
+  done | awk '$1 != 200 || $2 < 100 { print "bad answer: " $0 > "/dev/stderr"; exit 1 } { print $3 }' | p50)
   printf '%-22s %12s %14s\n' "$name" "$kept" "$fresh"
 }
 
-echo "$requests requests each; p50 in ms; $(nproc) cores; $(curl --version | head -1 | cut -d' ' -f1-2,5)"
+echo "$requests requests each; p50 in ms; answers of $(curl -sf -H "$auth" "$plain$path" | wc -c) bytes; $(nproc) cores; $(curl --version | head -1 | cut -d' ' -f1-2,5)"
 printf '%-22s %12s %14s\n' "" "kept-alive" "new connection"
 measure "plain HTTP/1.1" "$plain" --http1.1
 measure "TLS 1.3, HTTP/1.1" "$tls" --http1.1
