@@ -306,8 +306,9 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
         Some(cached) => cached,
         None => {
             // Each lookup is database work that a client can ask for without
-            // a key; unknown keys are limited per client address.
-            let client = request.peer_addr().map(|address| address.ip());
+            // a key; unknown keys are limited per client address (behind a
+            // trusted proxy, the address it forwarded for).
+            let client = crate::transport::client_address(&request);
             if let Some(client) = client
                 && !state.key_cache.knows(&presented_hash)
             {

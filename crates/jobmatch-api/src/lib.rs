@@ -25,5 +25,7 @@ pub mod routes;
 pub mod search;
 pub mod server;
 pub mod state;
+pub mod tls;
+pub mod transport;
 
 pub use server::{Application, StartError, api_document};

@@ -30,7 +30,8 @@ use crate::error::Problem;
         description = "Job matching for Cambodian migrant workers returning home: returnee profiles, \
 employers and vacancies, with explainable matches.\n\n\
 Authenticate with `Authorization: Bearer <api key>`. Errors are `application/problem+json` \
-(RFC 9457); invalid input lists every bad field in `errors`.\n\n\
+(RFC 9457); invalid input lists every bad field in `errors`. Every `/v1/` answer carries \
+`Cache-Control: no-store`: most hold personal data.\n\n\
 Any write (`POST`, `PUT`, `PATCH`, `DELETE`) may carry an `Idempotency-Key` header (1 to 255 visible \
 ASCII characters, such as a UUID): re-sent with the same key, method, path, query and body by the \
 same API key within 24 hours, it gets the first answer again, with `Idempotent-Replayed: true`, and \
@@ -84,10 +85,27 @@ pub fn finish(document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 
 fn finish_json(document: &mut Value) {
     // Relative: the API is where the document is served, on any host and port.
-    document["servers"] = json!([{
-        "url": "/",
-        "description": "The server that serves this document"
-    }]);
+    // The second entry says how another machine reaches it: over HTTPS only.
+    document["servers"] = json!([
+        {
+            "url": "/",
+            "description": "The server that serves this document"
+        },
+        {
+            "url": "https://{host}",
+            "description": "From another machine: always HTTPS, with the server's own TLS \
+                (`serve --tls-cert FILE --tls-key FILE`; at a resource centre, a certificate \
+                from `jobmatch tls init` whose SHA-256 fingerprint staff check once) or behind \
+                a TLS-terminating reverse proxy (`--trusted-proxy`). The server refuses to \
+                serve plain HTTP on any address but loopback.",
+            "variables": {
+                "host": {
+                    "default": "localhost:8443",
+                    "description": "The server's name or address and port, as in its certificate"
+                }
+            }
+        }
+    ]);
     refer_to_inlined_item_components(document);
     flatten_all_of_objects(document);
     add_patch_schemas(document);

@@ -1,12 +1,15 @@
-//! What a request leaves in the log: its request id, method, route pattern and
-//! status, never anything the client wrote.
+//! What a request leaves in the log: its request id, method, route pattern,
+//! client address and status, never anything the client wrote.
 //!
 //! `tracing-actix-web`'s default span records the path with its query string
 //! (`?q=Sok Dara&phone=...`), and its default feature logs every refusal with
 //! the error's `Debug` text, which for a refused body holds the refused values
 //! (`unknown variant "Sok Dara"`). Here the span holds only values the server
 //! chose: the method as its metric label, the route pattern the request
-//! matched (never the path, whose segments are the client's text), the status.
+//! matched (never the path, whose segments are the client's text), the status,
+//! and the client's address (the TCP peer, or the address a trusted proxy
+//! forwarded for: see `transport`), which is a counsellor's or a partner's
+//! machine, never a returnee's.
 //! The feature is off (workspace `Cargo.toml`); internal errors log their cause
 //! chain themselves (`error.rs`), which never holds a document's values.
 
@@ -34,6 +37,7 @@ impl RootSpanBuilder for RequestSpan {
             request_id = %request_id,
             method = %crate::metrics::method_label(request.method()),
             route = %route,
+            client = tracing::field::Empty,
             status = tracing::field::Empty,
         )
     }

@@ -5,6 +5,7 @@ mod backup;
 mod demo;
 mod r#gen;
 mod import;
+mod tls;
 
 use std::path::PathBuf;
 
@@ -104,6 +105,46 @@ impl From<LimitArgs> for jobmatch_api::limits::Limits {
     }
 }
 
+/// How clients reach the server: TLS, and proxies in front of it.
+#[derive(clap::Args)]
+struct TransportArgs {
+    /// PEM certificate chain to serve HTTPS with (with --tls-key); read again
+    /// on SIGHUP and when the file changes.
+    #[arg(long, env = "JOBMATCH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "JOBMATCH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other machines can reach (refused otherwise).
+    #[arg(long, env = "JOBMATCH_ALLOW_INSECURE_HTTP")]
+    allow_insecure_http: bool,
+    /// A TLS-terminating reverse proxy's address or network (CIDR), repeatable:
+    /// only its X-Forwarded-For and X-Forwarded-Proto are believed, and plain
+    /// HTTP is then allowed off loopback.
+    #[arg(long, env = "JOBMATCH_TRUSTED_PROXY", value_delimiter = ',')]
+    trusted_proxy: Vec<jobmatch_api::transport::IpNetwork>,
+}
+
+impl TransportArgs {
+    /// Refuses, before anything is opened, to serve clear text off this machine.
+    fn check(&self, bind: &str) -> anyhow::Result<()> {
+        use std::net::ToSocketAddrs;
+        let addresses: Vec<std::net::SocketAddr> = bind
+            .to_socket_addrs()
+            .with_context(|| format!("cannot listen on `{bind}`"))?
+            .collect();
+        match jobmatch_api::transport::clear_text_refusal(
+            &addresses,
+            self.tls_cert.is_some(),
+            self.allow_insecure_http,
+            !self.trusted_proxy.is_empty(),
+        ) {
+            Some(refusal) => bail!(refusal),
+            None => Ok(()),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API.
@@ -120,6 +161,8 @@ enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         backups: backup::ScheduleArgs,
+        #[command(flatten)]
+        transport: TransportArgs,
     },
     /// Copy the SQLite database, consistently, while the server runs.
     ///
@@ -156,6 +199,11 @@ enum Command {
         replace: bool,
         #[command(flatten)]
         storage: StorageArgs,
+    },
+    /// Make a TLS certificate for this machine.
+    Tls {
+        #[command(subcommand)]
+        command: tls::TlsCommand,
     },
     /// Manage API keys.
     Keys {
@@ -366,7 +414,19 @@ fn main() -> anyhow::Result<()> {
             demo,
             limits,
             backups,
-        } => runtime.block_on(serve(bind, storage, demo, limits.into(), backups)),
+            transport,
+        } => {
+            transport.check(&bind)?;
+            runtime.block_on(serve(
+                bind,
+                storage,
+                demo,
+                limits.into(),
+                backups,
+                transport,
+            ))
+        }
+        Command::Tls { command } => tls::run(command),
         Command::Backup {
             out,
             encryption,
@@ -394,6 +454,7 @@ async fn serve(
     demo: bool,
     limits: jobmatch_api::limits::Limits,
     backups: backup::ScheduleArgs,
+    transport: TransportArgs,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     if storage.database_url.is_none() {
@@ -435,9 +496,16 @@ async fn serve(
         None
     };
     let search_dir = storage.data_dir.join("search");
+    let tls = transport
+        .tls_cert
+        .zip(transport.tls_key)
+        .map(|(cert, key)| jobmatch_api::tls::TlsFiles { cert, key });
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let options = jobmatch_api::server::StartOptions {
         limits,
         backups: backup_status.clone(),
+        tls,
+        trusted_proxies: jobmatch_api::transport::TrustedProxies::new(transport.trusted_proxy),
         ..Default::default()
     };
     let application =
@@ -446,7 +514,7 @@ async fn serve(
     if let (Some(dir), Some(status)) = (&backups.backup_dir, backup_status) {
         backup::spawn_schedule(store, &backups, dir.clone(), status)?;
     }
-    let address = format!("http://{}", display_address(&bind, application.port()));
+    let address = format!("{scheme}://{}", display_address(&bind, application.port()));
     tracing::info!(%address, backend = "ready", elapsed_ms = started.elapsed().as_millis() as u64, "jobmatch is listening");
     println!("jobmatch is listening on {address}");
     println!("API documentation: {address}/docs/");

@@ -36,6 +36,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    spawn_app_with_options(StartOptions {
+        limits,
+        ..StartOptions::default()
+    })
+    .await
+}
+
+/// A server started with `options`; over HTTPS when they name a certificate
+/// (`client` then trusts nothing: give requests a client of your own).
+pub async fn spawn_app_with_options(options: StartOptions) -> TestApp {
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let data_dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite:{}", data_dir.path().join("test.db").display());
     let store = Store::connect(&url).await.expect("fresh SQLite store");
@@ -45,14 +60,10 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         store.insert_api_key(&key.record).await.expect("key stored");
         keys.push(key.secret);
     }
-    let options = StartOptions {
-        limits,
-        ..StartOptions::default()
-    };
     let application = Application::build_with("127.0.0.1:0", store.clone(), None, options)
         .await
         .expect("server starts");
-    let address = format!("http://127.0.0.1:{}", application.port());
+    let address = format!("{scheme}://127.0.0.1:{}", application.port());
     tokio::spawn(application.run());
     TestApp {
         address,

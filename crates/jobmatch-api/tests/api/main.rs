@@ -12,3 +12,4 @@ mod matching;
 mod openapi;
 mod resources;
 mod search;
+mod transport;

@@ -12,8 +12,19 @@ pub struct Server {
 
 impl Server {
     pub fn start(data_dir: &std::path::Path, database_url: &str) -> Server {
+        Server::start_with_args(data_dir, database_url, &[])
+    }
+
+    /// [`Server::start`] with further arguments to `serve`.
+    pub fn start_with_args(
+        data_dir: &std::path::Path,
+        database_url: &str,
+        extra: &[&std::ffi::OsStr],
+    ) -> Server {
         let mut child = Command::new(BINARY)
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(extra)
+            .arg("--data-dir")
             .arg(data_dir)
             .env("JOBMATCH_DATABASE_URL", database_url)
             .env("JOBMATCH_LOG", "warn")
@@ -83,6 +94,16 @@ impl Server {
             .expect("kill runs");
         assert!(delivered.success(), "SIGTERM delivered");
         self.child.wait().expect("server reaped").success()
+    }
+
+    /// Sends `signal` (a name `kill` knows, e.g. `HUP`) to the server.
+    #[allow(dead_code)]
+    pub fn signal(&self, signal: &str) {
+        let delivered = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(delivered.success(), "SIG{signal} delivered");
     }
 
     pub fn kill_hard(mut self) {
