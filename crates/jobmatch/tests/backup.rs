@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 // This file starts its servers with backup flags, so it uses only part of `common`.
 #[allow(dead_code)]
 mod common;
-use common::{create_key, wait_until_ready};
+use common::{create_key, searchable_vacancies, status_of, wait_until_ready};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_jobmatch");
 
@@ -135,49 +135,6 @@ async fn create(client: &reqwest::Client, url: String, key: &str, body: &Value) 
     assert_eq!(response.status(), 201, "created");
     let body: Value = response.json().await.expect("JSON");
     body["id"].as_str().expect("id").to_string()
-}
-
-async fn status_of(client: &reqwest::Client, url: String, key: &str) -> u16 {
-    client
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("server answers")
-        .status()
-        .as_u16()
-}
-
-/// Every open vacancy id that search finds, page by page.
-async fn searchable_vacancies(
-    client: &reqwest::Client,
-    address: &str,
-    key: &str,
-) -> HashSet<String> {
-    let mut found = HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{address}/v1/vacancies?limit=100");
-        if let Some(cursor) = &cursor {
-            url.push_str(&format!("&cursor={cursor}"));
-        }
-        let page: Value = client
-            .get(url)
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("search answers")
-            .json()
-            .await
-            .expect("search page");
-        for item in page["items"].as_array().expect("items") {
-            found.insert(item["id"].as_str().expect("id").to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => return found,
-        }
-    }
 }
 
 /// What the writers had acknowledged, in order, by kind.

@@ -4,7 +4,6 @@
 //! Runs on SQLite always, and on PostgreSQL when `JOBMATCH_TEST_POSTGRES_URL` is
 //! set.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::{Server, create_key, wait_until_ready};
+use common::{Server, create_key, searchable_vacancies, status_of, wait_until_ready};
 
 /// A skill id of the embedded ESCO subset, so that vacancies and profiles meet
 /// in matching.
@@ -133,50 +132,6 @@ async fn write_until_killed(
         .expect("writers are done")
         .into_inner()
         .expect("not poisoned")
-}
-
-/// The status of a GET.
-async fn status_of(client: &reqwest::Client, url: String, key: &str) -> u16 {
-    client
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .expect("restarted server answers")
-        .status()
-        .as_u16()
-}
-
-/// Every open vacancy id that search finds, page by page.
-async fn searchable_vacancies(
-    client: &reqwest::Client,
-    address: &str,
-    key: &str,
-) -> HashSet<String> {
-    let mut found = HashSet::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut url = format!("{address}/v1/vacancies?limit=100");
-        if let Some(cursor) = &cursor {
-            url.push_str(&format!("&cursor={cursor}"));
-        }
-        let page: Value = client
-            .get(url)
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("search answers")
-            .json()
-            .await
-            .expect("search page");
-        for item in page["items"].as_array().expect("items") {
-            found.insert(item["id"].as_str().expect("id").to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => return found,
-        }
-    }
 }
 
 async fn no_acknowledged_write_is_lost(database_url: &str) {

@@ -21,7 +21,8 @@ impl Server {
         database_url: &str,
         extra: &[&std::ffi::OsStr],
     ) -> Server {
-        let mut child = Command::new(BINARY)
+        let mut command = Command::new(BINARY);
+        command
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(extra)
             .arg("--data-dir")
@@ -31,8 +32,34 @@ impl Server {
             // Tests send far more requests per key than people do.
             .env("JOBMATCH_RATE_LIMIT_PER_MINUTE", "10000000")
             .env("JOBMATCH_RATE_LIMIT_BURST", "1000000")
+            .stderr(Stdio::inherit());
+        Server::spawn(command)
+    }
+
+    /// [`Server::start`] with the log filter `filter` and the log (standard
+    /// error) written to `log`.
+    #[allow(dead_code)]
+    pub fn start_logging_to(
+        data_dir: &std::path::Path,
+        database_url: &str,
+        filter: &str,
+        log: std::fs::File,
+    ) -> Server {
+        let mut command = Command::new(BINARY);
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("JOBMATCH_DATABASE_URL", database_url)
+            .env("JOBMATCH_LOG", filter)
+            .stderr(log);
+        Server::spawn(command)
+    }
+
+    /// Starts `command` (a `jobmatch serve`) and waits for the address it
+    /// prints.
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("jobmatch starts");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -47,39 +74,6 @@ impl Server {
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, address }
-    }
-
-    /// [`Server::start`] with the log filter `filter` and the log (standard
-    /// error) written to `log`.
-    #[allow(dead_code)]
-    pub fn start_logging_to(
-        data_dir: &std::path::Path,
-        database_url: &str,
-        filter: &str,
-        log: std::fs::File,
-    ) -> Server {
-        let mut child = Command::new(BINARY)
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("JOBMATCH_DATABASE_URL", database_url)
-            .env("JOBMATCH_LOG", filter)
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("jobmatch starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let address = loop {
-            let line = lines
-                .next()
-                .expect("server printed its address")
-                .expect("readable stdout");
-            if let Some(address) = line.strip_prefix("jobmatch is listening on ") {
-                break address.trim().to_string();
-            }
-        };
         std::thread::spawn(move || for _ in lines {});
         Server { child, address }
     }
@@ -157,5 +151,51 @@ pub async fn wait_until_ready(address: &str, timeout: std::time::Duration) {
             "{address} was not ready within {timeout:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The status of a GET.
+#[allow(dead_code)]
+pub async fn status_of(client: &reqwest::Client, url: String, key: &str) -> u16 {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("server answers")
+        .status()
+        .as_u16()
+}
+
+/// Every open vacancy id that search finds, page by page.
+#[allow(dead_code)]
+pub async fn searchable_vacancies(
+    client: &reqwest::Client,
+    address: &str,
+    key: &str,
+) -> std::collections::HashSet<String> {
+    let mut found = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{address}/v1/vacancies?limit=100");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page: serde_json::Value = client
+            .get(url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("search answers")
+            .json()
+            .await
+            .expect("search page");
+        for item in page["items"].as_array().expect("items") {
+            found.insert(item["id"].as_str().expect("id").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return found,
+        }
     }
 }
