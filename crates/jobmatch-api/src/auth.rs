@@ -129,6 +129,14 @@ struct CachedKey {
     linked_employers: Vec<String>,
 }
 
+/// Locks `mutex`, also after a panic elsewhere: every change to the cache is
+/// one insert or removal, so a poisoned table is still whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Keys read from the database in the last [`KEY_CACHE_TTL`], by hash.
 #[derive(Default)]
 pub struct KeyCache {
@@ -145,17 +153,11 @@ impl KeyCache {
     /// Remembers the hashes of the stored keys (`jobmatch keys list`'s rows) as
     /// known; see [`KeyCache::knows`].
     pub fn know_stored(&self, keys: &[ApiKey]) {
-        self.known_hashes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend(keys.iter().map(|key| key.hash.clone()));
+        lock(&self.known_hashes).extend(keys.iter().map(|key| key.hash.clone()));
     }
 
     fn get(&self, hash: &str) -> Option<CachedKey> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = lock(&self.entries);
         entries
             .get(hash)
             .filter(|cached| cached.read_at.elapsed() < KEY_CACHE_TTL)
@@ -166,21 +168,12 @@ impl KeyCache {
     /// such a key is looked up even for an address over its allowance of
     /// unknown keys.
     fn knows(&self, hash: &str) -> bool {
-        self.known_hashes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .contains(hash)
+        lock(&self.known_hashes).contains(hash)
     }
 
     fn put(&self, hash: String, cached: CachedKey) {
-        self.known_hashes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(hash.clone());
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        lock(&self.known_hashes).insert(hash.clone());
+        let mut entries = lock(&self.entries);
         if entries.len() >= KEY_CACHE_CAPACITY {
             entries.retain(|_, cached| cached.read_at.elapsed() < KEY_CACHE_TTL);
             if entries.len() >= KEY_CACHE_CAPACITY {
@@ -194,30 +187,16 @@ impl KeyCache {
     /// from the database. The time they were read stays: the key itself was
     /// not read again.
     fn replace_links(&self, key_id: &str, linked_employers: &[String]) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for cached in entries
-            .values_mut()
-            .filter(|cached| cached.key.id == key_id)
-        {
+        self.for_each_of_key(key_id, |cached| {
             cached.linked_employers = linked_employers.to_vec();
-        }
+        });
     }
 
     /// Adds an employer the partner key `key_id` has just registered to the
     /// links remembered for it, so that this process shows it to the partner
     /// at once, in lists too.
     pub(crate) fn add_link(&self, key_id: &str, employer_id: &str) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for cached in entries
-            .values_mut()
-            .filter(|cached| cached.key.id == key_id)
-        {
+        self.for_each_of_key(key_id, |cached| {
             if let Err(position) = cached
                 .linked_employers
                 .binary_search_by(|linked| linked.as_str().cmp(employer_id))
@@ -226,7 +205,16 @@ impl KeyCache {
                     .linked_employers
                     .insert(position, employer_id.to_string());
             }
-        }
+        });
+    }
+
+    /// Runs `change` on every remembered entry of the key `key_id` (one per
+    /// hash it was presented with; normally one).
+    fn for_each_of_key(&self, key_id: &str, change: impl FnMut(&mut CachedKey)) {
+        lock(&self.entries)
+            .values_mut()
+            .filter(|cached| cached.key.id == key_id)
+            .for_each(change);
     }
 }
 
