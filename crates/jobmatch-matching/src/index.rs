@@ -388,11 +388,7 @@ impl<'r> MatchIndex<'r> {
             .vacancy(vacancy_id)
             .ok_or_else(|| MatchError::UnknownVacancy(vacancy_id.to_string()))?;
         let record = &self.workers.slots[slot as usize];
-        let coordinates = self
-            .locations
-            .points
-            .get(usize::from(record.location))
-            .copied();
+        let coordinates = self.worker_home(slot);
         let context = self.context(weights, today)?;
         let distance = pair_distance(coordinates, vacancy.coordinates);
         let view = self.workers.view(slot);

@@ -35,11 +35,7 @@ impl MatchIndex<'_> {
             if province.is_some_and(|p| p != record.core.province) {
                 continue;
             }
-            let coordinates = self
-                .locations
-                .points
-                .get(usize::from(record.location))
-                .copied();
+            let coordinates = self.worker_home(slot as u32);
             let raw = score_pair(
                 self.workers.view(slot as u32),
                 vacancy,
@@ -59,11 +55,7 @@ impl MatchIndex<'_> {
         let mut damped = Vec::new();
         for (slot, id, score) in all {
             let record = &self.workers.slots[slot];
-            let coordinates = self
-                .locations
-                .points
-                .get(usize::from(record.location))
-                .copied();
+            let coordinates = self.worker_home(slot as u32);
             let view = self.workers.view(slot as u32);
             let qualified = self
                 .vacancies
@@ -106,12 +98,7 @@ impl MatchIndex<'_> {
             .workers
             .find(worker_id)
             .ok_or_else(|| MatchError::UnknownWorker(worker_id.to_string()))?;
-        let record = &self.workers.slots[slot as usize];
-        let coordinates = self
-            .locations
-            .points
-            .get(usize::from(record.location))
-            .copied();
+        let coordinates = self.worker_home(slot);
         let mut all: Vec<(String, f64, u32)> = Vec::new();
         for (index, vacancy) in self.vacancies.profiles.iter().enumerate() {
             let Some(vacancy) = vacancy else { continue };
