@@ -1,5 +1,6 @@
 //! Rows and timestamps: decoding the rows of either backend into the store's
-//! types, and the fixed-width timestamp text every table keeps.
+//! types (through [`StoredRow`]), and the fixed-width timestamp text every table
+//! keeps.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -28,75 +29,81 @@ pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
         .map_err(|_| StoreError::Corrupt("timestamp is not RFC 3339"))
 }
 
-/// A whole document row, its JSON parsed.
-pub(crate) fn record_from_row<R>(row: &R) -> Result<Record, StoreError>
+/// A row of either backend, its columns read by name as text, optional text or
+/// integers: the bounds every decoder needs, written once.
+pub(crate) trait StoredRow {
+    fn text(&self, column: &str) -> Result<String, sqlx::Error>;
+    fn optional_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn integer(&self, column: &str) -> Result<i64, sqlx::Error>;
+}
+
+impl<R> StoredRow for R
 where
     R: Row,
     for<'a> &'a str: ColumnIndex<R>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let created_at: String = row.try_get("created_at")?;
-    let updated_at: String = row.try_get("updated_at")?;
-    let body: String = row.try_get("body")?;
+    fn text(&self, column: &str) -> Result<String, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn optional_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn integer(&self, column: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+/// A whole document row, its JSON parsed.
+pub(crate) fn record_from_row(row: &impl StoredRow) -> Result<Record, StoreError> {
+    let created_at: String = row.text("created_at")?;
+    let updated_at: String = row.text("updated_at")?;
+    let body: String = row.text("body")?;
     Ok(Record {
-        id: row.try_get("id")?,
-        version: row.try_get("version")?,
+        id: row.text("id")?,
+        version: row.integer("version")?,
         created_at: parse_time(&created_at)?,
         updated_at: parse_time(&updated_at)?,
-        source: row.try_get("source")?,
-        external_id: row.try_get("external_id")?,
+        source: row.optional_text("source")?,
+        external_id: row.optional_text("external_id")?,
         columns: columns_from_row(row)?,
         body: serde_json::from_str(&body).map_err(StoreError::Json)?,
     })
 }
 
 /// A document row's id, filter columns and JSON text, the text left unparsed.
-pub(crate) fn raw_record_from_row<R>(row: &R) -> Result<RawRecord, StoreError>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn raw_record_from_row(row: &impl StoredRow) -> Result<RawRecord, StoreError> {
     Ok(RawRecord {
-        id: row.try_get("id")?,
+        id: row.text("id")?,
         columns: columns_from_row(row)?,
-        body: row.try_get("body")?,
+        body: row.text("body")?,
     })
 }
 
 /// The filter columns of a document row (every statement that reads a document
 /// selects them by these names).
-pub(crate) fn columns_from_row<R>(row: &R) -> Result<Columns, StoreError>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn columns_from_row(row: &impl StoredRow) -> Result<Columns, StoreError> {
     Ok(Columns {
-        employer_id: row.try_get("employer_id")?,
-        sector: row.try_get("sector")?,
-        province_code: row.try_get("province_code")?,
-        status: row.try_get("status")?,
+        employer_id: row.optional_text("employer_id")?,
+        sector: row.optional_text("sector")?,
+        province_code: row.optional_text("province_code")?,
+        status: row.optional_text("status")?,
     })
 }
 
-pub(crate) fn change_from_row<R>(row: &R) -> Result<Change, StoreError>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let entity: String = row.try_get("entity")?;
-    let op: String = row.try_get("op")?;
-    let at: String = row.try_get("at")?;
+pub(crate) fn change_from_row(row: &impl StoredRow) -> Result<Change, StoreError> {
+    let entity: String = row.text("entity")?;
+    let op: String = row.text("op")?;
+    let at: String = row.text("at")?;
     Ok(Change {
-        seq: row.try_get("seq")?,
+        seq: row.integer("seq")?,
         entity: entity
             .parse()
             .map_err(|_| StoreError::Corrupt("unknown entity in change feed"))?,
-        entity_id: row.try_get("entity_id")?,
+        entity_id: row.text("entity_id")?,
         op: op
             .parse()
             .map_err(|_| StoreError::Corrupt("unknown operation in change feed"))?,
@@ -104,21 +111,16 @@ where
     })
 }
 
-pub(crate) fn api_key_from_row<R>(row: &R) -> Result<ApiKey, StoreError>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let created_at: String = row.try_get("created_at")?;
-    let expires_at: Option<String> = row.try_get("expires_at")?;
-    let revoked_at: Option<String> = row.try_get("revoked_at")?;
+pub(crate) fn api_key_from_row(row: &impl StoredRow) -> Result<ApiKey, StoreError> {
+    let created_at: String = row.text("created_at")?;
+    let expires_at: Option<String> = row.optional_text("expires_at")?;
+    let revoked_at: Option<String> = row.optional_text("revoked_at")?;
     Ok(ApiKey {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        role: row.try_get("role")?,
-        employer_id: row.try_get("employer_id")?,
-        hash: row.try_get("hash")?,
+        id: row.text("id")?,
+        name: row.text("name")?,
+        role: row.text("role")?,
+        employer_id: row.optional_text("employer_id")?,
+        hash: row.text("hash")?,
         created_at: parse_time(&created_at)?,
         expires_at: expires_at.as_deref().map(parse_time).transpose()?,
         revoked_at: revoked_at.as_deref().map(parse_time).transpose()?,
