@@ -23,7 +23,7 @@ impl MatchIndex<'_> {
     /// The best workers for a vacancy: eligible ones only unless asked, best first,
     /// ties broken by worker id; with `congestion_damping`, people who fully qualify
     /// for many other open vacancies within reach are moved down (see "Congestion" in
-    /// the module documentation).
+    /// the `index` module documentation).
     pub fn candidates_for_vacancy(
         &self,
         vacancy_id: &str,

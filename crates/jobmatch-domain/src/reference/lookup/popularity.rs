@@ -19,9 +19,9 @@ pub(super) fn is_returnee_trade(isco_code: &str) -> bool {
         .any(|prefix| isco_code.starts_with(prefix))
 }
 
-/// Each skill's popularity (module docs), as one number that orders the same way:
-/// returnee-trade occupations listing it × 2048 + all occupations listing it (the
-/// subset has fewer than 2048 occupations).
+/// Each skill's popularity (`lookup` module docs), as one number that orders the
+/// same way: returnee-trade occupations listing it × 2048 + all occupations listing
+/// it (the subset has fewer than 2048 occupations).
 pub(super) fn skill_popularity(taxonomy: &Taxonomy) -> Vec<u32> {
     let occupations = taxonomy.occupations();
     (0..taxonomy.skills().len())

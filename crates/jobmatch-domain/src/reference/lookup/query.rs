@@ -45,9 +45,9 @@ impl Unit {
         }
     }
 
-    /// Similarity in 0..=1 of this unit to a vocabulary token (table in module docs).
-    /// For one unit, every exact or stem match scores above every completion, and
-    /// every completion above every typo.
+    /// Similarity in 0..=1 of this unit to a vocabulary token (table in the `lookup`
+    /// module docs). For one unit, every exact or stem match scores above every
+    /// completion, and every completion above every typo.
     pub(super) fn similarity(&self, token: &Token) -> f32 {
         if self.text == token.text {
             return 1.0;
@@ -143,7 +143,8 @@ impl Query {
         singles.chain(pairs).collect()
     }
 
-    /// Score from how the whole query sits in the label as a phrase (module docs).
+    /// Score from how the whole query sits in the label as a phrase (`lookup` module
+    /// docs).
     pub(super) fn phrase_score(&self, label: &Label) -> f64 {
         if label.full == self.full {
             return 1.0;
