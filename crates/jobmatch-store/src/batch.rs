@@ -23,6 +23,7 @@ use std::ops::Range;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::privacy::{tombstone_hash, tombstone_key};
+use crate::rows::columns_from_row;
 use crate::sql::{self, TableSql};
 use crate::{
     ChangeOp, Columns, Entity, Pool, Record, Store, StoreError, WriteKind, constraint_error,
@@ -145,12 +146,7 @@ impl Store {
                         let row = StoredRow {
                             id: row.try_get("id")?,
                             version: row.try_get("version")?,
-                            columns: Columns {
-                                employer_id: row.try_get("employer_id")?,
-                                sector: row.try_get("sector")?,
-                                province_code: row.try_get("province_code")?,
-                                status: row.try_get("status")?,
-                            },
+                            columns: columns_from_row(&row)?,
                             body: row.try_get("body")?,
                         };
                         stored.insert(external_id, row);
