@@ -150,8 +150,8 @@ async fn put<R: ResourceKind>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jobmatch_synthetic::demo::Sizes;
     use jobmatch_store::ListFilter;
+    use jobmatch_synthetic::demo::Sizes;
 
     async fn open(dir: &tempfile::TempDir) -> Store {
         Store::connect(&format!("sqlite:{}", dir.path().join("demo.db").display()))
