@@ -12,7 +12,9 @@
 //! - **evaluation** ([`evaluation`]): the people and vacancies of the committed,
 //!   labelled evaluation set (`fixtures/eval/`, judged by `jobmatch-eval`);
 //! - **benches** ([`benches`]): national-scale domain documents with UUID-shaped
-//!   ids for the matching benchmarks and tests.
+//!   ids for the matching benchmarks and tests;
+//! - **search** ([`search`]): vacancies as a job board holds them (Khmer and
+//!   English titles and descriptions, posting times) for the search benchmarks.
 //!
 //! The crate depends on the domain only: no I/O framework, no HTTP, no SQL.
 
@@ -20,6 +22,7 @@ pub mod benches;
 pub mod demo;
 pub mod evaluation;
 mod rng;
+pub mod search;
 pub mod tables;
 
 pub use rng::{Rng, Weighted};
