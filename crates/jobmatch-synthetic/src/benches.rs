@@ -20,6 +20,7 @@ use jobmatch_domain::resources::{
 };
 use jobmatch_domain::{Reference, Sector};
 
+use crate::places::district_and_commune;
 use crate::rng::{Rng, Weighted};
 use crate::tables::{Profile, Tables};
 
@@ -31,6 +32,9 @@ pub fn today() -> NaiveDate {
 /// Share of all draws spread over the occupations not listed in
 /// `returnee_occupations.csv`.
 const TAIL_SHARE: f64 = 0.08;
+
+/// Share of homes and workplaces given down to the district.
+const DISTRICT_SHARE: f64 = 0.6;
 
 /// The sector a vacancy in this ISCO unit group is most likely in.
 pub fn sector_of_unit(unit: &str) -> Sector {
@@ -105,22 +109,6 @@ impl<'r> Generator<'r> {
         rng.sample(pool, count)
     }
 
-    fn place(&self, rng: &mut Rng, province: &str) -> (Option<String>, Option<String>) {
-        let gazetteer = &self.reference.gazetteer;
-        if !rng.chance(0.6) {
-            return (None, None);
-        }
-        let districts = gazetteer.districts_of(province);
-        if districts.is_empty() {
-            return (None, None);
-        }
-        let district = districts[rng.below(districts.len())];
-        let communes = gazetteer.communes_of(&district.code);
-        let commune = (!communes.is_empty() && rng.chance(0.5))
-            .then(|| communes[rng.below(communes.len())].code.clone());
-        (Some(district.code.clone()), commune)
-    }
-
     /// One synthetic returnee.
     pub fn worker(&self, rng: &mut Rng) -> WorkerInput {
         let taxonomy = &self.reference.taxonomy;
@@ -157,7 +145,8 @@ impl<'r> Generator<'r> {
             })
             .collect();
         let province = self.homes.draw(rng);
-        let (district_code, commune_code) = self.place(rng, province);
+        let (district_code, commune_code) =
+            district_and_commune(self.reference, rng, province, DISTRICT_SHARE);
         let age_days = rng.between(16 * 365 + 10, 55 * 365);
         let mut preferred_sectors = Vec::new();
         if rng.chance(0.5) {
@@ -230,7 +219,8 @@ impl<'r> Generator<'r> {
             })
             .collect();
         let province = self.workplaces.draw(rng);
-        let (district_code, commune_code) = self.place(rng, province);
+        let (district_code, commune_code) =
+            district_and_commune(self.reference, rng, province, DISTRICT_SHARE);
         let wage_min = rng.between(18, 30) as f64 * 10.0;
         let mut benefits = Vec::new();
         for (benefit, probability) in [

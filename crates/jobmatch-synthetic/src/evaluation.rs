@@ -28,6 +28,7 @@ use jobmatch_domain::resources::{
 };
 use jobmatch_domain::{Reference, Sector};
 
+use crate::places::district_and_commune;
 use crate::rng::Rng;
 use crate::tables::{Profile, Tables};
 
@@ -107,6 +108,9 @@ const GROUPS: &[Group] = &[
 
 /// Share of people and vacancies in the focal occupations of their group.
 const FOCAL_SHARE: f64 = 0.85;
+
+/// Share of homes and workplaces given down to the district.
+const DISTRICT_SHARE: f64 = 0.5;
 
 fn in_group(occupation: &Occupation, group: &Group) -> bool {
     let code = occupation.isco_code.as_str();
@@ -188,22 +192,6 @@ fn skill_uuid(reference: &Reference, skill: SkillId) -> String {
     reference.taxonomy.skill(skill).id.clone()
 }
 
-fn place(reference: &Reference, rng: &mut Rng, province: &str) -> (Option<String>, Option<String>) {
-    let gazetteer = &reference.gazetteer;
-    if !rng.chance(0.5) {
-        return (None, None);
-    }
-    let districts = gazetteer.districts_of(province);
-    if districts.is_empty() {
-        return (None, None);
-    }
-    let district = districts[rng.below(districts.len())];
-    let communes = gazetteer.communes_of(&district.code);
-    let commune = (!communes.is_empty() && rng.chance(0.5))
-        .then(|| communes[rng.below(communes.len())].code.clone());
-    (Some(district.code.clone()), commune)
-}
-
 fn days_from(today: NaiveDate, offset: i64) -> NaiveDate {
     today
         .checked_add_signed(TimeDelta::days(offset))
@@ -253,7 +241,8 @@ pub fn worker(reference: &Reference, occupations: &Occupations, rng: &mut Rng) -
         })
         .collect();
     let province = *rng.weighted(&Tables::embedded().home_provinces(Profile::Evaluation));
-    let (district_code, commune_code) = place(reference, rng, province);
+    let (district_code, commune_code) =
+        district_and_commune(reference, rng, province, DISTRICT_SHARE);
     // 6 % are 15 to 17: legal for most work, not for building sites.
     let age_days = if rng.chance(0.06) {
         rng.between(15 * 365 + 5, 18 * 365 - 5)
@@ -346,7 +335,8 @@ pub fn vacancy(
         })
         .collect();
     let province = *rng.weighted(&Tables::embedded().work_provinces(Profile::Evaluation));
-    let (district_code, commune_code) = place(reference, rng, province);
+    let (district_code, commune_code) =
+        district_and_commune(reference, rng, province, DISTRICT_SHARE);
     let wage_min = rng.between(19, 30) as f64 * 10.0;
     let mut benefits = Vec::new();
     for (benefit, probability) in [

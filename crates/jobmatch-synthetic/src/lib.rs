@@ -21,6 +21,7 @@
 pub mod benches;
 pub mod demo;
 pub mod evaluation;
+mod places;
 mod rng;
 pub mod search;
 pub mod tables;
