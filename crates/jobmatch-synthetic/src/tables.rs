@@ -109,8 +109,6 @@ pub struct EmployerSpec {
     pub district_code: String,
     /// Relative share of the vacancies.
     pub weight: u32,
-    /// The name of its job list (`garment`, `road`...).
-    pub job_list: String,
     /// Indexes into [`Tables::jobs`].
     pub jobs: Vec<usize>,
 }
@@ -242,7 +240,6 @@ impl Tables {
                     province_code: row.province_code,
                     district_code: row.district_code,
                     weight: row.weight,
-                    job_list: row.jobs,
                     jobs,
                 })
             })
@@ -308,11 +305,6 @@ impl Tables {
                 .map(|row| row.brand)
                 .collect(),
         })
-    }
-
-    /// The job of `employers.csv`'s list with this ESCO code.
-    pub fn job(&self, esco_code: &str) -> Option<&Job> {
-        self.jobs.iter().find(|job| job.esco_code == esco_code)
     }
 
     /// The provinces returnees come home to in `profile`, in file order: (NCDD code,
