@@ -14,8 +14,9 @@ use serde_json::json;
 
 use crate::{
     CandidateQuery, Component, INCREMENTAL_LIMIT, MatchError, MatchIndex, ReasonCode, ReasonKind,
-    VacancyProfile, VacancyQuery, Weights, WorkerProfile, synthetic,
+    VacancyProfile, VacancyQuery, Weights, WorkerProfile,
 };
+use jobmatch_synthetic::benches as synthetic;
 
 fn reference() -> &'static Reference {
     Reference::embedded()
