@@ -261,17 +261,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// `outer: inner: innermost`, for logs.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use jobmatch_service::error_chain;
 
 /// Turns actix-web's own extractor failures (bad query strings, path segments,
 /// oversized payloads) into problem documents naming the part that was wrong.

@@ -17,12 +17,12 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::follower::{Derived, FeedPosition, Follower};
-use crate::matching::Matching;
+use jobmatch_service::follower::{Derived, FeedPosition, Follower};
+use jobmatch_service::match_index::Matching;
 use crate::metrics::Metrics;
 use crate::openapi::{ApiDoc, finish};
 use crate::routes;
-use crate::search::Search;
+use jobmatch_service::search_index::Search;
 use crate::state::AppState;
 use jobmatch_matching::Weights;
 
@@ -72,7 +72,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("could not build the matching and search indexes from the database")]
-    Indexes(#[source] crate::follower::FollowError),
+    Indexes(#[source] jobmatch_service::follower::FollowError),
     #[error(
         "the search index in {} is in use by another process (another jobmatch serve?); each replica needs its own --data-dir",
         directory.display()
@@ -196,7 +196,7 @@ impl Application {
             matching,
             feed: FeedPosition::combined([matching_feed, search_feed.clone()]),
             search_feed,
-            own_writes: crate::search::OwnWrites::default(),
+            own_writes: crate::own_writes::OwnWrites::default(),
             key_cache: crate::auth::KeyCache::default(),
             rate_limits: crate::limits::RateLimits::new(&options.limits),
             pseudonyms,

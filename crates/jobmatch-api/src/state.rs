@@ -5,10 +5,10 @@ use std::sync::Arc;
 use jobmatch_domain::Reference;
 use jobmatch_store::Store;
 
-use crate::follower::FeedPosition;
-use crate::matching::Matching;
+use jobmatch_service::follower::FeedPosition;
+use jobmatch_service::match_index::Matching;
 use crate::metrics::Metrics;
-use crate::search::Search;
+use jobmatch_service::search_index::Search;
 
 pub struct AppState {
     pub store: Store,
@@ -21,11 +21,11 @@ pub struct AppState {
     /// How far the search index alone has; it reads [`Progress::Rebuilding`] while
     /// the index is rebuilt from the database.
     ///
-    /// [`Progress::Rebuilding`]: crate::follower::Progress::Rebuilding
+    /// [`Progress::Rebuilding`]: jobmatch_service::follower::Progress::Rebuilding
     pub search_feed: FeedPosition,
     /// Where each API key's last write through this server stands in the feed: a
     /// search waits for that write only.
-    pub own_writes: crate::search::OwnWrites,
+    pub own_writes: crate::own_writes::OwnWrites,
     /// API keys read from the database in the last second.
     pub key_cache: crate::auth::KeyCache,
     /// Requests per API key.
