@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use jobmatch_domain::FieldError;
+use jobmatch_service::ServiceError;
 use jobmatch_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -257,6 +258,18 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("other records still refer to this one".to_string())
             }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> ApiError {
+        match error {
+            ServiceError::Invalid(errors) => ApiError::Validation(errors),
+            ServiceError::VersionMismatch { current } => ApiError::PreconditionFailed { current },
+            ServiceError::Abandoned => ApiError::Unavailable("the batch was abandoned".to_string()),
+            ServiceError::Store(error) => error.into(),
+            ServiceError::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }

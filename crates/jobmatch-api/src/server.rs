@@ -17,14 +17,14 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use jobmatch_service::follower::{Derived, FeedPosition, Follower};
-use jobmatch_service::match_index::Matching;
 use crate::metrics::Metrics;
 use crate::openapi::{ApiDoc, finish};
 use crate::routes;
-use jobmatch_service::search_index::Search;
 use crate::state::AppState;
 use jobmatch_matching::Weights;
+use jobmatch_service::follower::{Derived, FeedPosition, Follower};
+use jobmatch_service::match_index::Matching;
+use jobmatch_service::search_index::Search;
 
 /// The finished OpenAPI document, exactly as the server serves it.
 pub fn api_document() -> utoipa::openapi::OpenApi {

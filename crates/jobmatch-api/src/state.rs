@@ -5,9 +5,9 @@ use std::sync::Arc;
 use jobmatch_domain::Reference;
 use jobmatch_store::Store;
 
+use crate::metrics::Metrics;
 use jobmatch_service::follower::FeedPosition;
 use jobmatch_service::match_index::Matching;
-use crate::metrics::Metrics;
 use jobmatch_service::search_index::Search;
 
 pub struct AppState {

@@ -25,10 +25,11 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow, ensure};
 use chrono::{Duration, NaiveDate, Utc};
-use jobmatch_api::routes::resource::{ResourceKind, store_document};
 use jobmatch_domain::reference::Occupation;
 use jobmatch_domain::resources::{Benefit, EmployerInput, VacancyInput, WorkerInput};
 use jobmatch_domain::{FieldError, Reference, Sector};
+use jobmatch_service::ResourceKind;
+use jobmatch_service::records::store_document;
 use jobmatch_store::{Entity, Store};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
