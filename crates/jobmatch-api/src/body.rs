@@ -9,12 +9,9 @@
 //! in one answer, named by the paths as sent; rules about a stand-in, or that read
 //! one, wait for the corrected document.
 
-
 use actix_web::HttpRequest;
 use actix_web::http::header;
-use serde::de::{
-    DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use jobmatch_service::validation::join_path;
@@ -24,6 +21,12 @@ use crate::error::ApiError;
 /// Largest request body accepted, in bytes: a worker profile with 100 skills is
 /// about 15 KB, a batch of records comes with its own endpoint.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Most profiles one batch request may carry.
+pub const MAX_BATCH_ITEMS: usize = 1_000;
+/// Largest batch body accepted, in bytes: a thousand profiles of typical size
+/// (about 1.5 KB each) with ample room for long ones.
+pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Checks that the body is declared as JSON (`application/json`, or a `+json`
 /// type such as `application/merge-patch+json`) in UTF-8, the only encoding JSON

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use jobmatch_domain::Reference;
-use jobmatch_store::Store;
-
-use crate::metrics::Metrics;
 use jobmatch_service::follower::FeedPosition;
 use jobmatch_service::match_index::Matching;
 use jobmatch_service::search_index::Search;
+use jobmatch_store::Store;
+
+use crate::metrics::Metrics;
 
 pub struct AppState {
     pub store: Store,
@@ -26,10 +26,11 @@ pub struct AppState {
     /// Where each API key's last write through this server stands in the feed: a
     /// search waits for that write only.
     pub own_writes: crate::own_writes::OwnWrites,
-    /// API keys read from the database in the last second.
-    pub key_cache: crate::auth::KeyCache,
+    /// API keys read from the database in the last second; shared with the
+    /// [`Authenticator`](crate::auth::Authenticator).
+    pub key_cache: Arc<crate::auth::KeyCache>,
     /// Requests per API key.
-    pub rate_limits: crate::limits::RateLimits,
+    pub rate_limits: Arc<crate::limits::RateLimits>,
     /// Per-employer pseudonyms of candidates.
     pub pseudonyms: crate::privacy::Pseudonyms,
     /// The last good scheduled backup, when backups are scheduled.

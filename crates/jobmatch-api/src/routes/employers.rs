@@ -12,10 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use jobmatch_service::validation::validated;
 
 use super::resource::{self, record_response};
-use crate::auth::{Principal, Role, authorize_with_current_links};
+use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
-use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
+use crate::policy::{
+    Operation, Owner, Visibility, authorize, authorize_record, authorize_with_current_links,
+    visibility,
+};
 use crate::state::AppState;
 
 /// An employer as stored: the server-owned fields and the submitted document.
@@ -102,8 +105,14 @@ pub async fn get_employer(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::ReadEmployer)?;
     let record = resource::fetch::<EmployerInput>(&state, &id).await?;
-    authorize_with_current_links(&state, &principal, Operation::ReadEmployer, owner(&record))
-        .await?;
+    authorize_with_current_links(
+        &state.store,
+        &state.key_cache,
+        &principal,
+        Operation::ReadEmployer,
+        owner(&record),
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 

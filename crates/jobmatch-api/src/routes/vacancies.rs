@@ -15,10 +15,13 @@ use utoipa::{IntoParams, ToSchema};
 use jobmatch_service::validation::{validated, with_rule_errors};
 
 use super::resource::{self, record_response};
-use crate::auth::{Principal, Role, authorize_with_current_links};
+use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::params::{Params, province_filter, uuid_filter};
-use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
+use crate::policy::{
+    Operation, Owner, Visibility, authorize, authorize_record, authorize_with_current_links,
+    visibility,
+};
 use crate::privacy::EMPLOYER_MIN_AGES;
 use crate::routes::ops::SEARCH_RETRY_AFTER_SECONDS;
 use crate::state::AppState;
@@ -125,7 +128,8 @@ async fn require_posting_for(
     employer_id: &str,
 ) -> Result<(), ApiError> {
     authorize_with_current_links(
-        state,
+        &state.store,
+        &state.key_cache,
         principal,
         Operation::CreateVacancy,
         Owner {
@@ -277,8 +281,14 @@ pub async fn get_vacancy(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::ReadVacancy)?;
     let record = resource::fetch::<VacancyInput>(&state, &id).await?;
-    authorize_with_current_links(&state, &principal, Operation::ReadVacancy, owner(&record))
-        .await?;
+    authorize_with_current_links(
+        &state.store,
+        &state.key_cache,
+        &principal,
+        Operation::ReadVacancy,
+        owner(&record),
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 

@@ -17,7 +17,7 @@ use jobmatch_service::validation::validated;
 
 use super::resource::{self, record_response};
 use crate::auth::Principal;
-use crate::body::BatchItems;
+use crate::body::{BatchItems, MAX_BATCH_BODY_BYTES, MAX_BATCH_ITEMS};
 use crate::error::{ApiError, Problem};
 use crate::limits::BatchSlot;
 use crate::params::{Page, Params, province_filter};
@@ -90,12 +90,6 @@ pub async fn create_worker(
 fn profile_response(status: StatusCode, record: &jobmatch_store::Record) -> HttpResponse {
     crate::idempotency::carries_profile(record_response(status, record), &record.id)
 }
-
-/// Most profiles one batch request may carry.
-pub const MAX_BATCH_ITEMS: usize = 1_000;
-/// Largest batch body accepted, in bytes: a thousand profiles of typical size
-/// (about 1.5 KB each) with ample room for long ones.
-pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Up to 1,000 returnee profiles, each exactly the body of `POST /v1/workers`.
 #[derive(Deserialize, ToSchema)]
