@@ -51,6 +51,16 @@ pub fn merge<R: ResourceKind>(
     })
 }
 
+/// Consent given or withdrawn by a patch is recorded at the time of the patch:
+/// without this the merge would keep the time of the earlier decision.
+pub fn record_consent_now(patch: &mut Map<String, Value>) {
+    if let Some(Value::Object(consent)) = patch.get_mut("consent")
+        && !consent.contains_key("recorded_at")
+    {
+        consent.insert("recorded_at".to_string(), Value::Null);
+    }
+}
+
 impl MergedPatch {
     /// The stored document with the patch applied, as it will be validated.
     pub fn object(&self) -> &Map<String, Value> {

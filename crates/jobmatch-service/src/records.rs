@@ -1,10 +1,51 @@
-//! Writing one record: a new document, or a re-sent one (same `external_id`
-//! from the same source) that replaces the record it names.
+//! Writing one record: a new document, a re-sent one (same `external_id` from
+//! the same source) that replaces the record it names, or a changed one.
 
+use jobmatch_domain::resources::WorkerInput;
 use jobmatch_store::{AuditAction, AuditEvent, NewRecord, Record, Store, StoreError};
 
 use crate::error::ServiceError;
 use crate::resource::{ResourceKind, new_id};
+
+/// Replaces the document of record `id` with `document` (validated as a whole),
+/// if the record is still at `expected_version` (at any version when `None`).
+pub async fn update_document<R: ResourceKind>(
+    store: &Store,
+    id: &str,
+    expected_version: Option<i64>,
+    document: &R,
+) -> Result<Record, ServiceError> {
+    let body = serde_json::to_value(document).map_err(ServiceError::internal)?;
+    Ok(store
+        .update(R::ENTITY, id, expected_version, &document.columns(), &body)
+        .await?)
+}
+
+/// [`update_document`] for a returnee profile changed by `reader`, whose
+/// answer carries the profile back: the read is logged in the write's
+/// transaction. `consent_decided_by` (key id and role) when the change set the
+/// consent: staff's decision, which no partner re-send may undo.
+pub async fn update_worker(
+    store: &Store,
+    id: &str,
+    expected_version: Option<i64>,
+    worker: &WorkerInput,
+    consent_decided_by: Option<(&str, &str)>,
+    reader: ProfileReader<'_>,
+) -> Result<Record, ServiceError> {
+    let audit = reader.reads(id);
+    let body = serde_json::to_value(worker).map_err(ServiceError::internal)?;
+    Ok(store
+        .update_worker(
+            id,
+            expected_version,
+            &worker.columns(),
+            &body,
+            consent_decided_by,
+            Some(&audit),
+        )
+        .await?)
+}
 
 /// What [`store_document`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use jobmatch_service::ResourceKind;
-use jobmatch_service::records::{ProfileReader, Stored, store_document, store_document_for};
+use jobmatch_service::records::{
+    ProfileReader, Stored, store_document, store_document_for, update_document,
+};
 use jobmatch_store::{Columns, ListFilter, Record};
 use serde_json::{Map, Value};
 
@@ -176,17 +178,14 @@ pub async fn merge_patch<R: ResourceKind>(
     Ok(merged.validated(state.reference, existing, Vec::new())?)
 }
 
+/// Stores a patched document ([`merge_patch`]) in place of record `id`.
 pub async fn save_patch<R: ResourceKind>(
     state: &AppState,
     id: &str,
     expected_version: Option<i64>,
     document: &R,
 ) -> Result<Record, ApiError> {
-    let body = serde_json::to_value(document).map_err(ApiError::internal)?;
-    Ok(state
-        .store
-        .update(R::ENTITY, id, expected_version, &document.columns(), &body)
-        .await?)
+    Ok(update_document(&state.store, id, expected_version, document).await?)
 }
 
 pub async fn list<R: ResourceKind>(

@@ -11,7 +11,6 @@ use serde_json::Value;
 use tracing_actix_web::RequestId;
 use utoipa::{IntoParams, ToSchema};
 
-use jobmatch_service::ResourceKind;
 use jobmatch_service::batch::{AbandonOnDrop, BatchItem, BatchItemOutcome, store_batch};
 use jobmatch_service::validation::validated;
 
@@ -411,13 +410,7 @@ pub async fn update_worker(
     let wait = resource::index_wait_asked(&request)?;
     let existing = resource::fetch::<WorkerInput>(&state, &id).await?;
     let mut patch = resource::read_object(&request, payload).await?;
-    // Consent given or withdrawn now is recorded now: without this the merge would
-    // keep the time of the earlier decision.
-    if let Some(Value::Object(consent)) = patch.get_mut("consent")
-        && !consent.contains_key("recorded_at")
-    {
-        consent.insert("recorded_at".to_string(), Value::Null);
-    }
+    jobmatch_service::patch::record_consent_now(&mut patch);
     // A consent set here is staff's decision: no partner re-send may undo it.
     let consent_decided = patch
         .contains_key("consent")
@@ -426,19 +419,16 @@ pub async fn update_worker(
         resource::merge_patch::<WorkerInput>(&state, &request, &existing, patch).await?;
     // The answer carries the whole profile back: audited like a read.
     let request_id = request_id.to_string();
-    let audit = resource::profile_reader(&principal, &request_id).reads(&id);
-    let body = serde_json::to_value(&worker).map_err(ApiError::internal)?;
-    let record = state
-        .store
-        .update_worker(
-            &id,
-            expected,
-            &worker.columns(),
-            &body,
-            consent_decided,
-            Some(&audit),
-        )
-        .await?;
+    let reader = resource::profile_reader(&principal, &request_id);
+    let record = jobmatch_service::records::update_worker(
+        &state.store,
+        &id,
+        expected,
+        &worker,
+        consent_decided,
+        reader,
+    )
+    .await?;
     resource::after_write(&state, &request, wait).await;
     Ok(profile_response(StatusCode::OK, &record))
 }
