@@ -1,13 +1,9 @@
-//! Reading request bodies and query strings so that every bad field is reported.
+//! Reading request bodies: their limits (one record, a batch), their declared
+//! type and coding, and their JSON, as one object or a batch of them, with a
+//! key given twice refused by its path.
 //!
-//! serde stops at the first error. To list every bad field in one answer, a body
-//! is first parsed as a JSON object; unknown and missing fields are found against
-//! the schema; then the typed value is deserialised repeatedly, each time setting
-//! aside what failed (the item of a top-level list, or the top-level field; a
-//! required field gets a stand-in value of the right type) until it succeeds.
-//! The domain rules then check what was read, so type errors and rule errors come
-//! in one answer, named by the paths as sent; rules about a stand-in, or that read
-//! one, wait for the corrected document.
+//! What a parsed object must hold is checked by
+//! `jobmatch_service::validation`, which reports every bad field in one answer.
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
