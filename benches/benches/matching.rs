@@ -2,7 +2,7 @@
 //! returnees, and top-20 vacancies for a returnee among 100,000, in process on one
 //! thread, plus the index's memory per worker.
 //!
-//! The data is synthetic (`jobmatch_matching::synthetic`: real ESCO skill mixes,
+//! The data is synthetic (`jobmatch_synthetic::benches`: real ESCO skill mixes,
 //! returnee home provinces). Smaller runs: `JOBMATCH_BENCH_WORKERS=100000
 //! JOBMATCH_BENCH_VACANCIES=10000 cargo bench -p jobmatch-benches --bench matching`.
 //! Before criterion's own measurements, the bench prints p50/p99 over 200 distinct
@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jobmatch_domain::Reference;
-use jobmatch_matching::{CandidateQuery, MatchIndex, VacancyQuery, Weights, synthetic};
+use jobmatch_matching::{CandidateQuery, MatchIndex, VacancyQuery, Weights};
+use jobmatch_synthetic::benches as synthetic;
 
 const QUERIES: usize = 200;
 

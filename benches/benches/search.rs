@@ -11,7 +11,8 @@
 //! A custom harness rather than criterion: the figures wanted are tail latencies
 //! over a mix of queries (p50, p99), the build time and the index size, which
 //! criterion's per-function means do not give. The vacancies come from
-//! `search_data` (shared with the `search_http` bench).
+//! `jobmatch_synthetic::search` and the text queries from `search_data` (both
+//! shared with the `search_http` bench).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -24,7 +25,8 @@ use jobmatch_domain::resources::VacancyStatus;
 use jobmatch_search::{OpenOutcome, SearchIndex, SearchRequest, SortOrder};
 
 mod search_data;
-use search_data::{TEXT_QUERIES, synthetic_vacancies};
+use jobmatch_synthetic::search::vacancies as synthetic_vacancies;
+use search_data::TEXT_QUERIES;
 
 struct Case {
     category: &'static str,

@@ -7,7 +7,7 @@
 //! SEARCH_HTTP_BENCH_DIR=/tmp/search-http-bench cargo bench -p jobmatch-benches --bench search_http
 //! ```
 //!
-//! Setup: the synthetic vacancies of `search_data` (100,000 by default) and their
+//! Setup: the synthetic vacancies of `jobmatch_synthetic::search` (100,000 by default) and their
 //! 2,000 employers are written through `jobmatch_store::Store` into a SQLite
 //! database. The same texts (title, description, employer name, and the labels of
 //! the vacancy's occupation and skills) go into a SQLite FTS5 table in a second
@@ -44,7 +44,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{AssertSqlSafe, Executor, Row};
 
 mod search_data;
-use search_data::{EMPLOYERS, SyntheticVacancy, TEXT_QUERIES, synthetic_vacancies};
+use jobmatch_synthetic::search::{EMPLOYERS, SyntheticVacancy, vacancies as synthetic_vacancies};
+use search_data::TEXT_QUERIES;
 
 /// One search as a user sends it: the text and the filters, as query parameters.
 struct Case {

@@ -16,8 +16,10 @@
 //! - **the index** ([`MatchIndex`]): a slab of compact workers and vacancies with
 //!   posting lists from skills and ISCO minor groups, kept current by upserts and
 //!   removals, and top-k queries that score exactly but only the pairs that can make
-//!   the list, with an optional congestion damping of candidate lists;
-//! - **synthetic data** ([`synthetic`]) at national scale for benchmarks and tests.
+//!   the list, with an optional congestion damping of candidate lists.
+//!
+//! Synthetic data at national scale for its benchmarks and tests comes from
+//! `jobmatch-synthetic` (the benches profile).
 //!
 //! The store's change feed drives the index (the API crate owns that loop); every
 //! query takes its `today` explicitly, so results are reproducible.
@@ -29,7 +31,6 @@ mod index;
 mod profile;
 mod round;
 mod score;
-pub mod synthetic;
 mod tables;
 mod weights;
 

@@ -23,6 +23,7 @@ use std::ops::Range;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::privacy::{tombstone_hash, tombstone_key};
+use crate::rows::columns_from_row;
 use crate::sql::{self, TableSql};
 use crate::{
     ChangeOp, Columns, Entity, Pool, Record, Store, StoreError, WriteKind, constraint_error,
@@ -145,12 +146,7 @@ impl Store {
                         let row = StoredRow {
                             id: row.try_get("id")?,
                             version: row.try_get("version")?,
-                            columns: Columns {
-                                employer_id: row.try_get("employer_id")?,
-                                sector: row.try_get("sector")?,
-                                province_code: row.try_get("province_code")?,
-                                status: row.try_get("status")?,
-                            },
+                            columns: columns_from_row(&row)?,
                             body: row.try_get("body")?,
                         };
                         stored.insert(external_id, row);
@@ -357,12 +353,7 @@ impl Store {
         let params = self.batch_params();
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let statement = format!(
-                "SELECT {} FROM {} WHERE id IN ({})",
-                sql::RECORD_COLUMNS,
-                table.table,
-                placeholders(params, 1, chunk.len())
-            );
+            let statement = lookup_by_ids(params, table, chunk.len());
             let rows = self.fetch_records(statement, None, chunk).await?;
             found.extend(rows.into_iter().map(|record| (record.id.clone(), record)));
         }
@@ -379,11 +370,7 @@ impl Store {
         let params = self.batch_params();
         let mut found = HashSet::new();
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let statement = format!(
-                "SELECT id FROM {} WHERE id IN ({})",
-                table.table,
-                placeholders(params, 1, chunk.len())
-            );
+            let statement = existing_among(params, table, chunk.len());
             let ids: Vec<String> = with_pool!(self, |pool| {
                 let mut query = sqlx::query_scalar(AssertSqlSafe(statement));
                 for id in chunk {
@@ -462,6 +449,25 @@ fn lookup_by_external_ids(params: Params, table: &TableSql, count: usize) -> Str
         table.table,
         placeholders(params, 1, 1),
         placeholders(params, 2, count)
+    )
+}
+
+/// The records with these ids.
+fn lookup_by_ids(params: Params, table: &TableSql, count: usize) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE id IN ({})",
+        sql::RECORD_COLUMNS,
+        table.table,
+        placeholders(params, 1, count)
+    )
+}
+
+/// Which of these ids name a record.
+fn existing_among(params: Params, table: &TableSql, count: usize) -> String {
+    format!(
+        "SELECT id FROM {} WHERE id IN ({})",
+        table.table,
+        placeholders(params, 1, count)
     )
 }
 
@@ -604,5 +610,107 @@ mod tests {
             ),
             "{insert}"
         );
+    }
+
+    /// The lookups of a batch, planned as PostgreSQL plans them on the
+    /// store's own connections, still read only the index entries of their
+    /// keys after the table grew from empty: the regression was a generic plan,
+    /// made while the table was empty and kept, that read every index entry of
+    /// the source to find a hundred external ids. Autovacuum is off for the
+    /// tables so that no fresh statistics replan the statements half-way.
+    #[tokio::test]
+    async fn batch_lookups_use_their_index_after_the_table_grew_from_empty() {
+        use sqlx::Executor;
+        let Some(scratch) = crate::testing::ScratchPostgres::from_env().await else {
+            crate::testing::report_skipped("query plan tests");
+            return;
+        };
+        let store = Store::connect(scratch.url()).await.expect("connect");
+        let Pool::Postgres(pool) = &store.pool else {
+            unreachable!("a postgres:// URL opens PostgreSQL")
+        };
+        let mut connection = pool.acquire().await.expect("a store connection");
+        let three = |statement: String| (statement, "text, text, text", "'a', 'b', 'c'");
+        let (external_ids, with_source, source_and_three) = (
+            lookup_by_external_ids(Params::Numbered, &sql::WORKERS, 3),
+            "text, text, text, text",
+            "'gen', 'a', 'b', 'c'",
+        );
+        // (statement, parameter types, sample values, index, indexed column)
+        let cases = [
+            (
+                (external_ids, with_source, source_and_three),
+                "workers_source_external_id_key",
+                "external_id",
+            ),
+            (
+                three(lookup_by_ids(Params::Numbered, &sql::WORKERS, 3)),
+                "workers_pkey",
+                "id",
+            ),
+            (
+                three(existing_among(Params::Numbered, &sql::WORKERS, 3)),
+                "workers_pkey",
+                "id",
+            ),
+            (
+                three(lookup_in(Params::Numbered, CONSENT_DECIDED, 3)),
+                "consent_decisions_pkey",
+                "worker_id",
+            ),
+            (
+                three(lookup_in(Params::Numbered, TOMBSTONES, 3)),
+                "erasure_tombstones_pkey",
+                "key_hash",
+            ),
+        ];
+        for table in ["workers", "consent_decisions", "erasure_tombstones"] {
+            let settle =
+                format!("ALTER TABLE {table} SET (autovacuum_enabled = false); ANALYZE {table}");
+            connection
+                .execute(AssertSqlSafe(settle))
+                .await
+                .expect("settle the statistics");
+        }
+        // Six runs: PostgreSQL weighs a generic plan from the sixth on.
+        for (number, ((statement, types, values), _, _)) in cases.iter().enumerate() {
+            let prepare = format!("PREPARE lookup_{number} ({types}) AS {statement}");
+            connection
+                .execute(AssertSqlSafe(prepare))
+                .await
+                .expect("prepare");
+            for _ in 0..6 {
+                let run = format!("EXECUTE lookup_{number} ({values})");
+                connection
+                    .execute(AssertSqlSafe(run))
+                    .await
+                    .expect("execute");
+            }
+        }
+        // The tables grow as an import's do, the planner not told.
+        let grow = "INSERT INTO workers (id, version, created_at, updated_at, source, external_id, body) \
+            SELECT 'w' || g, 1, 't', 't', 'gen', 'e' || g, '{}' FROM generate_series(1, 20000) AS g; \
+            INSERT INTO consent_decisions SELECT id, 'k', 'staff', 't' FROM workers; \
+            INSERT INTO erasure_tombstones SELECT md5(g::text), 't' FROM generate_series(1, 20000) AS g";
+        connection.execute(grow).await.expect("grow the tables");
+        for (number, ((statement, _, values), index, column)) in cases.iter().enumerate() {
+            let explain = format!("EXPLAIN EXECUTE lookup_{number} ({values})");
+            let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(explain))
+                .fetch_all(&mut *connection)
+                .await
+                .expect("explain");
+            let plan = plan.join("\n");
+            let index_condition = plan
+                .lines()
+                .find(|line| line.trim_start().starts_with("Index Cond:"))
+                .unwrap_or("");
+            assert!(
+                plan.contains(index) && index_condition.contains(&format!("{column} = ANY")),
+                "{statement}\nis planned without looking its keys up in {index}:\n{plan}"
+            );
+        }
+        drop(connection);
+        store.close().await;
+        scratch.drop_schema().await;
     }
 }

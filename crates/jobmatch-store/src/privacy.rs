@@ -7,8 +7,9 @@
 //! trace, nor a trace of something that did not happen.
 
 use chrono::{DateTime, Utc};
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use sqlx::Row;
 
+use crate::rows::StoredRow;
 use crate::{
     ChangeOp, Columns, Entity, Pool, Record, Store, StoreError, WriteKind, constraint_error,
     finish, format_time, now, parse_time, record_from_row, sql,
@@ -589,22 +590,16 @@ impl Store {
     }
 }
 
-fn audit_from_row<R>(row: &R) -> Result<AuditRecord, StoreError>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let at: String = row.try_get("at")?;
+fn audit_from_row(row: &impl StoredRow) -> Result<AuditRecord, StoreError> {
+    let at: String = row.text("at")?;
     Ok(AuditRecord {
-        seq: row.try_get("seq")?,
+        seq: row.integer("seq")?,
         at: parse_time(&at)?,
-        key_id: row.try_get("key_id")?,
-        role: row.try_get("role")?,
-        action: row.try_get("action")?,
-        worker_id: row.try_get("worker_id")?,
-        vacancy_id: row.try_get("vacancy_id")?,
-        request_id: row.try_get("request_id")?,
+        key_id: row.text("key_id")?,
+        role: row.text("role")?,
+        action: row.text("action")?,
+        worker_id: row.optional_text("worker_id")?,
+        vacancy_id: row.optional_text("vacancy_id")?,
+        request_id: row.optional_text("request_id")?,
     })
 }

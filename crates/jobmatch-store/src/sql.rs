@@ -10,7 +10,7 @@
 //! expanded at compile time with `concat!` for each of the three tables; they
 //! are all `&'static str`, as sqlx requires for SQL that is not audited by hand.
 
-/// Columns of a document table, in the order [`crate::record_from_row`] reads
+/// Columns of a document table, in the order [`crate::rows::record_from_row`] reads
 /// them (by name) and the insert binds them.
 macro_rules! record_columns {
     () => {
@@ -110,7 +110,7 @@ pub(crate) const EMPLOYERS: TableSql = table_sql!("employers");
 pub(crate) const VACANCIES: TableSql = table_sql!("vacancies");
 pub(crate) const WORKERS: TableSql = table_sql!("workers");
 
-/// Columns of a document table in the order [`crate::record_from_row`] reads
+/// Columns of a document table in the order [`crate::rows::record_from_row`] reads
 /// them; for statements built at run time ([`crate::batch`]).
 pub(crate) const RECORD_COLUMNS: &str = record_columns!();
 

@@ -1,9 +1,11 @@
 //! `jobmatch gen`: a synthetic, national-scale data set for benchmarks and load
 //! tests, written as NDJSON for `jobmatch import`.
 //!
-//! The documents come from the demo's [`Generator`]: skill mixes from real ESCO
-//! occupations, home provinces weighted towards the north-west border, garment,
-//! construction and manufacturing first. Each line is the body of a create
+//! The documents come from the demo's [`Generator`] (`jobmatch-synthetic`, the
+//! national-scale profile): skill mixes from real ESCO occupations, home provinces
+//! weighted towards the north-west border, garment, construction and manufacturing
+//! first; beyond the thirty hand-written employers, branches of them elsewhere in
+//! their province. Each line is the body of a create
 //! request with a deterministic `external_id` (`gen-worker-0000001`), so importing
 //! the files twice creates nothing new. A vacancy names its employer by
 //! `employer_external_id`, which `jobmatch import vacancies` resolves to the id the
@@ -19,7 +21,7 @@ use chrono::NaiveDate;
 use jobmatch_domain::Reference;
 use serde_json::Value;
 
-use crate::demo::{Generator, Sizes};
+use jobmatch_synthetic::demo::{Generator, Sizes};
 
 /// Vacancies per employer when `--employers` is not given.
 pub const VACANCIES_PER_EMPLOYER: usize = 50;

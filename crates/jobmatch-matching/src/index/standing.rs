@@ -44,10 +44,13 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::NaiveDate;
 
-use super::{
-    CONGESTION_WINDOW, CandidateQuery, CompactId, Hit, MatchIndex, Scratch, VacancyGate,
-    WorkerGate, pair_distance, refine, set_bits, vacancy_open,
-};
+use super::bounds::{VacancyGate, WorkerGate, refine};
+use super::congestion::CONGESTION_WINDOW;
+use super::locations::pair_distance;
+use super::query::CandidateQuery;
+use super::selection::{Hit, Scratch, set_bits};
+use super::{MatchIndex, vacancy_open};
+use crate::ids::CompactId;
 use crate::score::{Context, score_pair, wage_factor};
 
 /// Candidates a list keeps: the default `limit` (20) times [`CONGESTION_WINDOW`],

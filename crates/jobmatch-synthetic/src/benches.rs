@@ -1,14 +1,16 @@
-//! Synthetic returnees and vacancies at national scale, for benchmarks and tests.
+//! The benches profile: synthetic returnees and vacancies at national scale, as
+//! domain documents with UUID-shaped ids, for the matching benchmarks and tests.
 //!
 //! Skill mixes are drawn from real ESCO occupations: a person's skills are a sample of
 //! the essential and optional skills of one or two occupations they worked in, and a
 //! vacancy asks for a sample of its occupation's essential skills. Occupations are
-//! weighted toward the work Cambodian returnees from Thailand do (construction,
-//! garment, agriculture and fishing, food processing, hospitality, driving, factory
-//! labour); homes toward the provinces that send the most migrants (the Thai border
-//! and the south-east), workplaces toward Phnom Penh, Kandal and the special economic
-//! zones. The random generator is a local SplitMix64, so a seed gives the same data
-//! with every version of every dependency. All dates are relative to [`today`].
+//! weighted toward the work Cambodian returnees from Thailand do
+//! (`returnee_occupations.csv`: construction, garment, agriculture and fishing, food
+//! processing, hospitality, driving, factory labour), with a small share spread over
+//! every other occupation; homes toward the provinces that send the most migrants,
+//! workplaces toward Phnom Penh, Kandal and the special economic zones (the
+//! `benches` rows of `home_provinces.csv` and `work_provinces.csv`). All dates are
+//! relative to [`today`].
 
 use chrono::{Days, NaiveDate};
 use jobmatch_domain::reference::{OccupationId, SkillId};
@@ -18,193 +20,21 @@ use jobmatch_domain::resources::{
 };
 use jobmatch_domain::{Reference, Sector};
 
+use crate::places::district_and_commune;
+use crate::rng::{Rng, Weighted};
+use crate::tables::{Profile, Tables};
+
 /// The date synthetic data is generated for; pass it as the queries' `today`.
 pub fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default()
 }
 
-/// ISCO-08 unit groups where returnees work, with relative weights.
-const RETURNEE_UNITS: &[(&str, f64)] = &[
-    ("9313", 10.0),
-    ("9312", 4.0),
-    ("7112", 5.0),
-    ("7114", 3.0),
-    ("7115", 3.0),
-    ("7111", 2.0),
-    ("8153", 9.0),
-    ("7531", 3.0),
-    ("7533", 2.0),
-    ("8155", 1.0),
-    ("7536", 1.0),
-    ("9211", 6.0),
-    ("9212", 3.0),
-    ("6111", 3.0),
-    ("6112", 2.0),
-    ("6121", 2.0),
-    ("9216", 3.0),
-    ("6221", 2.0),
-    ("9329", 6.0),
-    ("9321", 3.0),
-    ("8160", 3.0),
-    ("7512", 1.0),
-    ("9412", 3.0),
-    ("5120", 2.0),
-    ("5131", 2.0),
-    ("9112", 3.0),
-    ("9111", 2.0),
-    ("8322", 2.0),
-    ("8332", 2.0),
-    ("9333", 3.0),
-    ("7411", 1.0),
-    ("7212", 1.0),
-    ("7231", 1.0),
-    ("5141", 1.0),
-    ("8219", 1.0),
-];
-
-/// Share of all draws spread over the occupations not listed above.
+/// Share of all draws spread over the occupations not listed in
+/// `returnee_occupations.csv`.
 const TAIL_SHARE: f64 = 0.08;
 
-/// Home provinces of returnees (NCDD code, weight).
-const HOME_PROVINCES: &[(&str, f64)] = &[
-    ("01", 12.0),
-    ("02", 10.0),
-    ("14", 10.0),
-    ("03", 8.0),
-    ("17", 8.0),
-    ("25", 6.0),
-    ("22", 6.0),
-    ("20", 5.0),
-    ("21", 5.0),
-    ("06", 5.0),
-    ("05", 4.0),
-    ("08", 4.0),
-    ("04", 3.0),
-    ("15", 3.0),
-    ("13", 3.0),
-    ("24", 2.0),
-    ("12", 2.0),
-    ("07", 1.0),
-    ("09", 1.0),
-    ("10", 1.0),
-    ("11", 1.0),
-    ("16", 1.0),
-    ("18", 1.0),
-    ("19", 1.0),
-    ("23", 1.0),
-];
-
-/// Provinces where the vacancies are.
-const WORK_PROVINCES: &[(&str, f64)] = &[
-    ("12", 30.0),
-    ("08", 12.0),
-    ("18", 10.0),
-    ("01", 6.0),
-    ("20", 6.0),
-    ("17", 6.0),
-    ("02", 5.0),
-    ("05", 5.0),
-    ("03", 4.0),
-    ("21", 3.0),
-    ("14", 2.0),
-    ("06", 2.0),
-    ("25", 2.0),
-    ("04", 1.0),
-    ("07", 1.0),
-    ("09", 1.0),
-    ("10", 1.0),
-    ("11", 1.0),
-    ("13", 1.0),
-    ("15", 1.0),
-    ("16", 1.0),
-    ("19", 1.0),
-    ("22", 1.0),
-    ("23", 1.0),
-    ("24", 1.0),
-];
-
-/// SplitMix64: tiny, fast, and fixed forever.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
-    }
-
-    /// Uniform in `low..=high`.
-    pub fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.below((high - low + 1) as usize) as u64
-    }
-
-    pub fn chance(&mut self, probability: f64) -> bool {
-        self.unit() < probability
-    }
-
-    /// A lowercase UUID-shaped id (version 4 layout).
-    pub fn uuid(&mut self) -> String {
-        let (a, b) = (self.next_u64(), self.next_u64());
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            ((b >> 48) & 0x3fff) | 0x8000,
-            b & 0xffff_ffff_ffff
-        )
-    }
-}
-
-/// Draws from a discrete distribution given by cumulative weights.
-#[derive(Debug, Clone)]
-struct Weighted<T> {
-    items: Vec<T>,
-    cumulative: Vec<f64>,
-}
-
-impl<T: Clone> Weighted<T> {
-    fn new(pairs: impl IntoIterator<Item = (T, f64)>) -> Weighted<T> {
-        let mut items = Vec::new();
-        let mut cumulative = Vec::new();
-        let mut total = 0.0;
-        for (item, weight) in pairs {
-            if weight > 0.0 {
-                total += weight;
-                items.push(item);
-                cumulative.push(total);
-            }
-        }
-        Weighted { items, cumulative }
-    }
-
-    fn draw(&self, rng: &mut Rng) -> T {
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
-        let target = rng.unit() * total;
-        let index = self
-            .cumulative
-            .partition_point(|&c| c <= target)
-            .min(self.items.len() - 1);
-        self.items[index].clone()
-    }
-}
+/// Share of homes and workplaces given down to the district.
+const DISTRICT_SHARE: f64 = 0.6;
 
 /// The sector a vacancy in this ISCO unit group is most likely in.
 pub fn sector_of_unit(unit: &str) -> Sector {
@@ -240,17 +70,19 @@ pub struct Generator<'r> {
 
 impl<'r> Generator<'r> {
     pub fn new(reference: &'r Reference) -> Generator<'r> {
+        let tables = Tables::embedded();
+        let returnee_units = &tables.returnee_units;
         let occupations = reference.taxonomy.occupations();
         let count_in_unit = |unit: &str| occupations.iter().filter(|o| o.isco_code == unit).count();
-        let listed_total: f64 = RETURNEE_UNITS.iter().map(|(_, w)| w).sum();
+        let listed_total: f64 = returnee_units.iter().map(|(_, w)| w).sum();
         let tail_count = occupations
             .iter()
-            .filter(|o| !RETURNEE_UNITS.iter().any(|(u, _)| *u == o.isco_code))
+            .filter(|o| !returnee_units.iter().any(|(u, _)| *u == o.isco_code))
             .count()
             .max(1);
         let tail_weight = listed_total * TAIL_SHARE / (1.0 - TAIL_SHARE) / tail_count as f64;
         let weighted = occupations.iter().enumerate().map(|(index, occupation)| {
-            let weight = match RETURNEE_UNITS
+            let weight = match returnee_units
                 .iter()
                 .find(|(unit, _)| *unit == occupation.isco_code)
             {
@@ -262,8 +94,8 @@ impl<'r> Generator<'r> {
         Generator {
             reference,
             occupations: Weighted::new(weighted),
-            homes: Weighted::new(HOME_PROVINCES.iter().copied()),
-            workplaces: Weighted::new(WORK_PROVINCES.iter().copied()),
+            homes: Weighted::new(tables.home_provinces(Profile::Benches)),
+            workplaces: Weighted::new(tables.work_provinces(Profile::Benches)),
         }
     }
 
@@ -273,30 +105,8 @@ impl<'r> Generator<'r> {
 
     /// Between `low` and `high` distinct skills sampled from `pool`.
     fn sample(rng: &mut Rng, pool: &[SkillId], low: u64, high: u64) -> Vec<SkillId> {
-        let mut pool = pool.to_vec();
-        let count = (rng.between(low, high) as usize).min(pool.len());
-        for i in 0..count {
-            let j = i + rng.below(pool.len() - i);
-            pool.swap(i, j);
-        }
-        pool.truncate(count);
-        pool
-    }
-
-    fn place(&self, rng: &mut Rng, province: &str) -> (Option<String>, Option<String>) {
-        let gazetteer = &self.reference.gazetteer;
-        if !rng.chance(0.6) {
-            return (None, None);
-        }
-        let districts = gazetteer.districts_of(province);
-        if districts.is_empty() {
-            return (None, None);
-        }
-        let district = districts[rng.below(districts.len())];
-        let communes = gazetteer.communes_of(&district.code);
-        let commune = (!communes.is_empty() && rng.chance(0.5))
-            .then(|| communes[rng.below(communes.len())].code.clone());
-        (Some(district.code.clone()), commune)
+        let count = rng.between(low, high) as usize;
+        rng.sample(pool, count)
     }
 
     /// One synthetic returnee.
@@ -335,7 +145,8 @@ impl<'r> Generator<'r> {
             })
             .collect();
         let province = self.homes.draw(rng);
-        let (district_code, commune_code) = self.place(rng, province);
+        let (district_code, commune_code) =
+            district_and_commune(self.reference, rng, province, DISTRICT_SHARE);
         let age_days = rng.between(16 * 365 + 10, 55 * 365);
         let mut preferred_sectors = Vec::new();
         if rng.chance(0.5) {
@@ -408,7 +219,8 @@ impl<'r> Generator<'r> {
             })
             .collect();
         let province = self.workplaces.draw(rng);
-        let (district_code, commune_code) = self.place(rng, province);
+        let (district_code, commune_code) =
+            district_and_commune(self.reference, rng, province, DISTRICT_SHARE);
         let wage_min = rng.between(18, 30) as f64 * 10.0;
         let mut benefits = Vec::new();
         for (benefit, probability) in [
