@@ -8,20 +8,19 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use chrono::{DateTime, Utc};
-use jobmatch_store::ApiKey;
+use jobmatch_store::{ApiKey, Store};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::policy::{Operation, Owner, Reach};
-use crate::state::AppState;
+use crate::limits::RateLimits;
 
 /// Prefix of every key, so a leaked key is recognisable in a secret scanner.
 pub const KEY_PREFIX: &str = "jm_";
@@ -186,7 +185,7 @@ impl KeyCache {
     /// Replaces the links remembered for the key `key_id` with ones just read
     /// from the database. The time they were read stays: the key itself was
     /// not read again.
-    fn replace_links(&self, key_id: &str, linked_employers: &[String]) {
+    pub(crate) fn replace_links(&self, key_id: &str, linked_employers: &[String]) {
         self.for_each_of_key(key_id, |cached| {
             cached.linked_employers = linked_employers.to_vec();
         });
@@ -218,44 +217,23 @@ impl KeyCache {
     }
 }
 
-/// Like [`policy::authorize_record`], but a partner refused a record of an
-/// employer missing from the links remembered with its key has them read
-/// again first: an employer that a partner registered through another
-/// replica (or that an admin just linked) is reachable at once, not a second
-/// later. Only refusals cost the extra read.
-///
-/// [`policy::authorize_record`]: crate::policy::authorize_record
-pub async fn authorize_with_current_links(
-    state: &AppState,
-    principal: &Principal,
-    operation: Operation,
-    owner: Owner<'_>,
-) -> Result<(), ApiError> {
-    let refusal = match crate::policy::authorize_record(principal, operation, owner) {
-        Ok(()) => return Ok(()),
-        Err(refusal) => refusal,
-    };
-    if crate::policy::reach_of(principal, operation) != Reach::LinkedEmployers {
-        return Err(refusal);
-    }
-    let linked_employers = state.store.partner_employer_ids(&principal.key_id).await?;
-    state
-        .key_cache
-        .replace_links(&principal.key_id, &linked_employers);
-    let current = Principal {
-        linked_employers,
-        ..principal.clone()
-    };
-    crate::policy::authorize_record(&current, operation, owner).map_err(|_| refusal)
-}
-
 /// Query parameters that would carry a key in a URL, where it ends up in logs
 /// and browser history.
 const KEY_QUERY_PARAMETERS: [&str; 5] = ["api_key", "apikey", "key", "access_token", "token"];
 
+/// What authenticating a request reads: the stored keys, the keys read in the
+/// last [`KEY_CACHE_TTL`], and the limits on key lookups and requests. The
+/// server hands it to every request beside its state (`web::Data`); the same
+/// cache and limits are the state's.
+pub struct Authenticator {
+    pub store: Store,
+    pub key_cache: Arc<KeyCache>,
+    pub rate_limits: Arc<RateLimits>,
+}
+
 pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiError> {
     let state = request
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Authenticator>>()
         .ok_or_else(|| ApiError::Unavailable("server state missing".to_string()))?
         .clone();
     // Names as the handlers will read them: percent-decoded (`api%5Fkey` is
@@ -356,7 +334,9 @@ impl FromRequest for Principal {
     type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        if let Some(principal) = crate::idempotency::authenticated(request) {
+        // The `Idempotency-Key` layer authenticates before the handler and
+        // leaves the principal in the request's extensions.
+        if let Some(principal) = request.extensions().get::<Principal>().cloned() {
             return Box::pin(std::future::ready(Ok(principal)));
         }
         Box::pin(authenticate(request.clone()))

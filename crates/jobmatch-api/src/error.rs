@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use jobmatch_domain::FieldError;
+use jobmatch_service::ServiceError;
 use jobmatch_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -261,17 +262,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// `outer: inner: innermost`, for logs.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> ApiError {
+        match error {
+            ServiceError::Invalid(errors) => ApiError::Validation(errors),
+            ServiceError::VersionMismatch { current } => ApiError::PreconditionFailed { current },
+            ServiceError::Abandoned => ApiError::Unavailable("the batch was abandoned".to_string()),
+            ServiceError::Store(error) => error.into(),
+            ServiceError::Internal(cause) => ApiError::Internal(cause),
+        }
     }
-    text
 }
+
+pub use jobmatch_service::error_chain;
 
 /// Turns actix-web's own extractor failures (bad query strings, path segments,
 /// oversized payloads) into problem documents naming the part that was wrong.

@@ -52,11 +52,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing_actix_web::RequestId;
 
-use crate::auth::Principal;
-use crate::body::MAX_BODY_BYTES;
+use crate::body::{MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 use crate::error::ApiError;
 use crate::policy::{Operation, authorize};
-use crate::routes::workers::MAX_BATCH_BODY_BYTES;
 use crate::state::AppState;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -515,9 +513,4 @@ fn erased_answer() -> HttpResponse {
         HeaderValue::from_static("true"),
     );
     response
-}
-
-/// The principal [`idempotent_writes`] authenticated, if it ran.
-pub(crate) fn authenticated(request: &actix_web::HttpRequest) -> Option<Principal> {
-    request.extensions().get::<Principal>().cloned()
 }

@@ -12,7 +12,9 @@
 //!   to it (those it registered and those an admin linked with
 //!   `jobmatch keys link`), and changes only the records it sent itself.
 
-use crate::auth::{Principal, Role};
+use jobmatch_store::Store;
+
+use crate::auth::{KeyCache, Principal, Role};
 use crate::error::ApiError;
 
 /// Everything a key can ask of the API (reference data and operations
@@ -182,6 +184,34 @@ pub fn visibility(principal: &Principal, operation: Operation) -> Visibility {
         }
         Reach::None => Visibility::Employers(Vec::new()),
     }
+}
+
+/// Like [`authorize_record`], but a partner refused a record of an
+/// employer missing from the links remembered with its key has them read
+/// again first: an employer that a partner registered through another
+/// replica (or that an admin just linked) is reachable at once, not a second
+/// later. Only refusals cost the extra read.
+pub async fn authorize_with_current_links(
+    store: &Store,
+    key_cache: &KeyCache,
+    principal: &Principal,
+    operation: Operation,
+    owner: Owner<'_>,
+) -> Result<(), ApiError> {
+    let refusal = match authorize_record(principal, operation, owner) {
+        Ok(()) => return Ok(()),
+        Err(refusal) => refusal,
+    };
+    if reach_of(principal, operation) != Reach::LinkedEmployers {
+        return Err(refusal);
+    }
+    let linked_employers = store.partner_employer_ids(&principal.key_id).await?;
+    key_cache.replace_links(&principal.key_id, &linked_employers);
+    let current = Principal {
+        linked_employers,
+        ..principal.clone()
+    };
+    authorize_record(&current, operation, owner).map_err(|_| refusal)
 }
 
 #[cfg(test)]

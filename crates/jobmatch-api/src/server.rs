@@ -10,6 +10,10 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
 use jobmatch_domain::Reference;
+use jobmatch_matching::Weights;
+use jobmatch_service::follower::{Derived, FeedPosition, Follower};
+use jobmatch_service::match_index::Matching;
+use jobmatch_service::search_index::Search;
 use jobmatch_store::Store;
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa::OpenApi;
@@ -17,14 +21,10 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::follower::{Derived, FeedPosition, Follower};
-use crate::matching::Matching;
 use crate::metrics::Metrics;
 use crate::openapi::{ApiDoc, finish};
 use crate::routes;
-use crate::search::Search;
 use crate::state::AppState;
-use jobmatch_matching::Weights;
 
 /// The finished OpenAPI document, exactly as the server serves it.
 pub fn api_document() -> utoipa::openapi::OpenApi {
@@ -72,7 +72,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("could not build the matching and search indexes from the database")]
-    Indexes(#[source] crate::follower::FollowError),
+    Indexes(#[source] jobmatch_service::follower::FollowError),
     #[error(
         "the search index in {} is in use by another process (another jobmatch serve?); each replica needs its own --data-dir",
         directory.display()
@@ -188,6 +188,13 @@ impl Application {
                 .await
                 .map_err(|error| StartError::Indexes(error.into()))?,
         );
+        let key_cache = Arc::new(crate::auth::KeyCache::default());
+        let rate_limits = Arc::new(crate::limits::RateLimits::new(&options.limits));
+        let authenticator = web::Data::new(crate::auth::Authenticator {
+            store: store.clone(),
+            key_cache: key_cache.clone(),
+            rate_limits: rate_limits.clone(),
+        });
         let state = web::Data::new(AppState {
             store,
             reference,
@@ -196,9 +203,9 @@ impl Application {
             matching,
             feed: FeedPosition::combined([matching_feed, search_feed.clone()]),
             search_feed,
-            own_writes: crate::search::OwnWrites::default(),
-            key_cache: crate::auth::KeyCache::default(),
-            rate_limits: crate::limits::RateLimits::new(&options.limits),
+            own_writes: crate::own_writes::OwnWrites::default(),
+            key_cache,
+            rate_limits,
             pseudonyms,
             backups: options.backups,
         });
@@ -233,6 +240,7 @@ impl Application {
             App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
+                .app_data(authenticator.clone())
                 .app_data(web::PathConfig::default().error_handler(crate::error::path_error))
                 .app_data(web::QueryConfig::default().error_handler(crate::error::query_error))
                 .configure(routes::configure)

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use jobmatch_domain::Reference;
+use jobmatch_service::follower::FeedPosition;
+use jobmatch_service::match_index::Matching;
+use jobmatch_service::search_index::Search;
 use jobmatch_store::Store;
 
-use crate::follower::FeedPosition;
-use crate::matching::Matching;
 use crate::metrics::Metrics;
-use crate::search::Search;
 
 pub struct AppState {
     pub store: Store,
@@ -21,15 +21,16 @@ pub struct AppState {
     /// How far the search index alone has; it reads [`Progress::Rebuilding`] while
     /// the index is rebuilt from the database.
     ///
-    /// [`Progress::Rebuilding`]: crate::follower::Progress::Rebuilding
+    /// [`Progress::Rebuilding`]: jobmatch_service::follower::Progress::Rebuilding
     pub search_feed: FeedPosition,
     /// Where each API key's last write through this server stands in the feed: a
     /// search waits for that write only.
-    pub own_writes: crate::search::OwnWrites,
-    /// API keys read from the database in the last second.
-    pub key_cache: crate::auth::KeyCache,
+    pub own_writes: crate::own_writes::OwnWrites,
+    /// API keys read from the database in the last second; shared with the
+    /// [`Authenticator`](crate::auth::Authenticator).
+    pub key_cache: Arc<crate::auth::KeyCache>,
     /// Requests per API key.
-    pub rate_limits: crate::limits::RateLimits,
+    pub rate_limits: Arc<crate::limits::RateLimits>,
     /// Per-employer pseudonyms of candidates.
     pub pseudonyms: crate::privacy::Pseudonyms,
     /// The last good scheduled backup, when backups are scheduled.

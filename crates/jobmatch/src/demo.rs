@@ -20,9 +20,10 @@ use std::time::Instant;
 
 use anyhow::{Context, anyhow, ensure};
 use chrono::{NaiveDate, Utc};
-use jobmatch_api::routes::resource::{ResourceKind, store_document};
 use jobmatch_domain::resources::{EmployerInput, VacancyInput, WorkerInput};
 use jobmatch_domain::{FieldError, Reference};
+use jobmatch_service::ResourceKind;
+use jobmatch_service::records::store_document;
 use jobmatch_store::{Entity, Store};
 use jobmatch_synthetic::demo::demo;
 use serde_json::Value;

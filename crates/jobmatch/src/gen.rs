@@ -121,8 +121,8 @@ fn finish(mut file: BufWriter<File>, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jobmatch_api::routes::resource::validate_item;
     use jobmatch_domain::resources::{EmployerInput, VacancyInput, WorkerInput};
+    use jobmatch_service::batch::validate_item;
 
     fn lines(path: &Path) -> Vec<String> {
         std::fs::read_to_string(path)

@@ -5,34 +5,21 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use jobmatch_domain::Sector;
 use jobmatch_domain::resources::{EmployerInput, ProvinceCode};
-use jobmatch_store::{Columns, Entity};
+use jobmatch_store::Columns;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource::{self, ResourceKind, record_response};
-use crate::auth::{Principal, Role, authorize_with_current_links};
+use jobmatch_service::validation::validated;
+
+use super::resource::{self, record_response};
+use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::params::{Page, Params, province_filter};
-use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
+use crate::policy::{
+    Operation, Owner, Visibility, authorize, authorize_record, authorize_with_current_links,
+    visibility,
+};
 use crate::state::AppState;
-
-impl ResourceKind for EmployerInput {
-    const ENTITY: Entity = Entity::Employer;
-    const NAME: &'static str = "employer";
-
-    fn columns(&self) -> Columns {
-        Columns {
-            employer_id: None,
-            sector: Some(self.sector.code().to_string()),
-            province_code: Some(self.province_code.clone()),
-            status: None,
-        }
-    }
-
-    fn external_id(&self) -> Option<&str> {
-        self.external_id.as_deref()
-    }
-}
 
 /// An employer as stored: the server-owned fields and the submitted document.
 #[derive(Serialize, ToSchema)]
@@ -87,7 +74,8 @@ pub async fn create_employer(
     authorize(&principal, Operation::CreateEmployer)?;
     let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
-    let employer: EmployerInput = crate::body::validated(object, state.reference)?;
+    let employer: EmployerInput =
+        validated(object, state.reference).map_err(ApiError::Validation)?;
     let (status, record) = resource::store_new(&state, &principal, &employer).await?;
     if principal.role == Role::Partner {
         // A partner reaches the employers it registers: at once, in lists too.
@@ -117,8 +105,14 @@ pub async fn get_employer(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::ReadEmployer)?;
     let record = resource::fetch::<EmployerInput>(&state, &id).await?;
-    authorize_with_current_links(&state, &principal, Operation::ReadEmployer, owner(&record))
-        .await?;
+    authorize_with_current_links(
+        &state.store,
+        &state.key_cache,
+        &principal,
+        Operation::ReadEmployer,
+        owner(&record),
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 

@@ -1,7 +1,7 @@
 //! Every route, registered through utoipa so that none can exist undocumented.
 
 pub mod employers;
-pub mod matching;
+pub mod matches;
 pub mod ops;
 pub mod privacy;
 pub mod reference;
@@ -17,9 +17,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// matches a path they match, so the order changes nothing else.
 pub fn configure(config: &mut ServiceConfig) {
     config
-        .service(matching::vacancy_candidates)
-        .service(matching::worker_vacancies)
-        .service(matching::match_preview)
+        .service(matches::vacancy_candidates)
+        .service(matches::worker_vacancies)
+        .service(matches::match_preview)
         .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)

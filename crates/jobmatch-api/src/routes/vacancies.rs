@@ -7,37 +7,24 @@ use chrono::{DateTime, Utc};
 use jobmatch_domain::resources::{ProvinceCode, VacancyInput, VacancyStatus};
 use jobmatch_domain::{FieldError, Sector};
 use jobmatch_search::{SearchError, SearchRequest, SortOrder};
-use jobmatch_store::{Columns, Entity, Record};
+use jobmatch_store::{Entity, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource::{self, ResourceKind, record_response};
-use crate::auth::{Principal, Role, authorize_with_current_links};
+use jobmatch_service::validation::{validated, with_rule_errors};
+
+use super::resource::{self, record_response};
+use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::params::{Params, province_filter, uuid_filter};
-use crate::policy::{Operation, Owner, Visibility, authorize, authorize_record, visibility};
+use crate::policy::{
+    Operation, Owner, Visibility, authorize, authorize_record, authorize_with_current_links,
+    visibility,
+};
 use crate::privacy::EMPLOYER_MIN_AGES;
 use crate::routes::ops::SEARCH_RETRY_AFTER_SECONDS;
 use crate::state::AppState;
-
-impl ResourceKind for VacancyInput {
-    const ENTITY: Entity = Entity::Vacancy;
-    const NAME: &'static str = "vacancy";
-
-    fn columns(&self) -> Columns {
-        Columns {
-            employer_id: Some(self.employer_id.clone()),
-            sector: Some(self.sector.code().to_string()),
-            province_code: Some(self.province_code.clone()),
-            status: Some(self.status.code().to_string()),
-        }
-    }
-
-    fn external_id(&self) -> Option<&str> {
-        self.external_id.as_deref()
-    }
-}
 
 /// A vacancy as stored: the server-owned fields and the submitted document.
 #[derive(Serialize, ToSchema)]
@@ -141,7 +128,8 @@ async fn require_posting_for(
     employer_id: &str,
 ) -> Result<(), ApiError> {
     authorize_with_current_links(
-        state,
+        &state.store,
+        &state.key_cache,
         principal,
         Operation::CreateVacancy,
         Owner {
@@ -266,8 +254,8 @@ pub async fn create_vacancy(
     let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
     let rule_errors = vacancy_rule_errors(&state, &principal, &object, None).await?;
-    let vacancy: VacancyInput =
-        resource::with_rule_errors(crate::body::validated(object, state.reference), rule_errors)?;
+    let vacancy: VacancyInput = with_rule_errors(validated(object, state.reference), rule_errors)
+        .map_err(ApiError::Validation)?;
     let (status, record) = resource::store_new(&state, &principal, &vacancy).await?;
     resource::after_write(&state, &request, wait).await;
     Ok(record_response(status, &record))
@@ -293,8 +281,14 @@ pub async fn get_vacancy(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&principal, Operation::ReadVacancy)?;
     let record = resource::fetch::<VacancyInput>(&state, &id).await?;
-    authorize_with_current_links(&state, &principal, Operation::ReadVacancy, owner(&record))
-        .await?;
+    authorize_with_current_links(
+        &state.store,
+        &state.key_cache,
+        &principal,
+        Operation::ReadVacancy,
+        owner(&record),
+    )
+    .await?;
     Ok(record_response(StatusCode::OK, &record))
 }
 
@@ -331,10 +325,12 @@ pub async fn update_vacancy(
     let existing = resource::fetch::<VacancyInput>(&state, &id).await?;
     authorize_record(&principal, Operation::UpdateVacancy, owner(&existing))?;
     let patch = resource::read_object(&request, payload).await?;
-    let merged = resource::merge::<VacancyInput>(&request, &existing, patch)?;
+    let expected = resource::expected_version(&request)?;
+    let merged = jobmatch_service::patch::merge::<VacancyInput>(&existing, expected, patch)?;
     let rule_errors =
         vacancy_rule_errors(&state, &principal, merged.object(), Some(&existing)).await?;
-    let (vacancy, expected) = merged.validated::<VacancyInput>(&state, &existing, rule_errors)?;
+    let (vacancy, expected) =
+        merged.validated::<VacancyInput>(state.reference, &existing, rule_errors)?;
     let record = resource::save_patch(&state, &id, expected, &vacancy).await?;
     resource::after_write(&state, &request, wait).await;
     Ok(record_response(StatusCode::OK, &record))

@@ -5,58 +5,23 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, patch, post
 use chrono::{DateTime, Utc};
 use jobmatch_domain::FieldError;
 use jobmatch_domain::resources::{ProvinceCode, WorkerInput, WorkerStatus};
-use jobmatch_store::{AuditAction, AuditEvent, Columns, Entity};
+use jobmatch_store::{AuditAction, AuditEvent, Columns};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tracing_actix_web::RequestId;
 use utoipa::{IntoParams, ToSchema};
 
-use super::resource::{
-    self, BatchItem, BatchItemOutcome, ProfileReader, ResourceKind, record_response,
-};
+use jobmatch_service::batch::{AbandonOnDrop, BatchItem, BatchItemOutcome, store_batch};
+use jobmatch_service::validation::validated;
+
+use super::resource::{self, record_response};
 use crate::auth::Principal;
-use crate::body::BatchItems;
+use crate::body::{BatchItems, MAX_BATCH_BODY_BYTES, MAX_BATCH_ITEMS};
 use crate::error::{ApiError, Problem};
 use crate::limits::BatchSlot;
 use crate::params::{Page, Params, province_filter};
 use crate::policy::{Operation, authorize};
 use crate::state::AppState;
-
-impl ResourceKind for WorkerInput {
-    const ENTITY: Entity = Entity::Worker;
-    const NAME: &'static str = "worker";
-
-    fn columns(&self) -> Columns {
-        Columns {
-            employer_id: None,
-            sector: None,
-            province_code: Some(self.province_code.clone()),
-            status: Some(self.status.code().to_string()),
-        }
-    }
-
-    fn external_id(&self) -> Option<&str> {
-        self.external_id.as_deref()
-    }
-
-    /// A re-sent profile without a consent time keeps the stored one while the
-    /// decision (`share_with_employers`) is the same: consent was not given again.
-    fn keep_server_filled_fields(sent: &mut Map<String, Value>, stored: &Value) {
-        let Some(Value::Object(consent)) = sent.get_mut("consent") else {
-            return;
-        };
-        let stored_consent = &stored["consent"];
-        let time_sent = consent
-            .get("recorded_at")
-            .is_some_and(|time| !time.is_null());
-        if !time_sent
-            && consent.get("share_with_employers") == stored_consent.get("share_with_employers")
-            && let Some(time) = stored_consent.get("recorded_at").filter(|t| !t.is_null())
-        {
-            consent.insert("recorded_at".to_string(), time.clone());
-        }
-    }
-}
 
 /// A returnee profile as stored: the server-owned fields and the submitted document.
 #[derive(Serialize, ToSchema)]
@@ -111,14 +76,11 @@ pub async fn create_worker(
     authorize(&principal, Operation::CreateWorker)?;
     let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
-    let worker: WorkerInput = crate::body::validated(object, state.reference)?;
+    let worker: WorkerInput = validated(object, state.reference).map_err(ApiError::Validation)?;
     // The answer carries the profile back: audited like a read.
     let request_id = request_id.to_string();
-    let reader = ProfileReader {
-        principal: &principal,
-        request_id: &request_id,
-    };
-    let (status, record) = resource::store_new_audited(&state, reader, &worker).await?;
+    let (status, record) =
+        resource::store_new_audited(&state, &principal, &request_id, &worker).await?;
     resource::after_write(&state, &request, wait).await;
     Ok(profile_response(status, &record))
 }
@@ -127,12 +89,6 @@ pub async fn create_worker(
 fn profile_response(status: StatusCode, record: &jobmatch_store::Record) -> HttpResponse {
     crate::idempotency::carries_profile(record_response(status, record), &record.id)
 }
-
-/// Most profiles one batch request may carry.
-pub const MAX_BATCH_ITEMS: usize = 1_000;
-/// Largest batch body accepted, in bytes: a thousand profiles of typical size
-/// (about 1.5 KB each) with ample room for long ones.
-pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Up to 1,000 returnee profiles, each exactly the body of `POST /v1/workers`.
 #[derive(Deserialize, ToSchema)]
@@ -267,11 +223,11 @@ pub async fn create_workers_batch(
     // Parsing and validating up to 16 MiB takes a blocking thread, not this
     // worker: other requests go on, and the time limit can cut the batch off
     // (dropping this future stops the validation at the next item).
-    let abandoned = resource::AbandonOnDrop::default();
+    let abandoned = AbandonOnDrop::default();
     let items = web::block(move || batch_items(&bytes))
         .await
         .map_err(ApiError::internal)??;
-    let outcomes = resource::store_batch::<WorkerInput>(
+    let outcomes = store_batch::<WorkerInput>(
         &state.store,
         state.reference,
         principal.source(),
@@ -454,13 +410,7 @@ pub async fn update_worker(
     let wait = resource::index_wait_asked(&request)?;
     let existing = resource::fetch::<WorkerInput>(&state, &id).await?;
     let mut patch = resource::read_object(&request, payload).await?;
-    // Consent given or withdrawn now is recorded now: without this the merge would
-    // keep the time of the earlier decision.
-    if let Some(Value::Object(consent)) = patch.get_mut("consent")
-        && !consent.contains_key("recorded_at")
-    {
-        consent.insert("recorded_at".to_string(), Value::Null);
-    }
+    jobmatch_service::patch::record_consent_now(&mut patch);
     // A consent set here is staff's decision: no partner re-send may undo it.
     let consent_decided = patch
         .contains_key("consent")
@@ -469,23 +419,16 @@ pub async fn update_worker(
         resource::merge_patch::<WorkerInput>(&state, &request, &existing, patch).await?;
     // The answer carries the whole profile back: audited like a read.
     let request_id = request_id.to_string();
-    let reader = ProfileReader {
-        principal: &principal,
-        request_id: &request_id,
-    };
-    let audit = reader.reads(&id);
-    let body = serde_json::to_value(&worker).map_err(ApiError::internal)?;
-    let record = state
-        .store
-        .update_worker(
-            &id,
-            expected,
-            &worker.columns(),
-            &body,
-            consent_decided,
-            Some(&audit),
-        )
-        .await?;
+    let reader = resource::profile_reader(&principal, &request_id);
+    let record = jobmatch_service::records::update_worker(
+        &state.store,
+        &id,
+        expected,
+        &worker,
+        consent_decided,
+        reader,
+    )
+    .await?;
     resource::after_write(&state, &request, wait).await;
     Ok(profile_response(StatusCode::OK, &record))
 }

@@ -3,8 +3,8 @@
 //! row is mapped to the create body's fields.
 
 use anyhow::bail;
-use jobmatch_api::routes::resource::BatchItem;
 use jobmatch_domain::FieldError;
+use jobmatch_service::batch::BatchItem;
 use jobmatch_store::Entity;
 use serde_json::{Map, Value};
 

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use jobmatch_api::routes::resource::BatchItem;
 use jobmatch_domain::FieldError;
+use jobmatch_service::batch::BatchItem;
 use jobmatch_store::{Entity, Store};
 use serde_json::Value;
 

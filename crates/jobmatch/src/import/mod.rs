@@ -35,12 +35,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use jobmatch_api::routes::resource::{
-    BatchItem, BatchItemOutcome, ResourceKind, ValidDocument, prepare_batch, validate_item,
-    write_batch,
-};
 use jobmatch_domain::resources::{EmployerInput, VacancyInput, WorkerInput};
 use jobmatch_domain::{FieldError, Reference};
+use jobmatch_service::ResourceKind;
+use jobmatch_service::batch::{
+    BatchItem, BatchItemOutcome, ValidDocument, prepare_batch, validate_item, write_batch,
+};
 use jobmatch_store::{Entity, Store};
 use rayon::prelude::*;
 use serde_json::Value;

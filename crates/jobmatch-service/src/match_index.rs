@@ -254,3 +254,77 @@ impl Derived for Matching {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jobmatch_store::Store;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::follower::Follower;
+    use crate::records::store_document;
+    use crate::validation::validated;
+
+    fn worker(phone: &str) -> WorkerInput {
+        let skill = Reference::embedded().taxonomy.skills()[0].id.clone();
+        let Value::Object(object) = json!({
+            "full_name": "សុខ ចាន់ធី",
+            "sex": "female",
+            "date_of_birth": "1995-04-12",
+            "phone": phone,
+            "province_code": "22",
+            "returned_from": {"country": "TH", "province_code": "27", "returned_on": "2025-07-20"},
+            "skills": [{"skill": skill, "level": 3, "years": 4, "certified": true}],
+            "preferred_sectors": ["garment"],
+            "max_travel_km": 40,
+            "willing_to_relocate": true,
+            "expected_wage_usd": 230,
+            "consent": {"share_with_employers": false}
+        }) else {
+            unreachable!("a JSON object literal")
+        };
+        validated(object, Reference::embedded()).expect("a valid worker")
+    }
+
+    #[tokio::test]
+    async fn a_follower_fills_the_matching_index_from_a_sqlite_store_without_a_server() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite:{}", directory.path().join("feed.db").display());
+        let store = Store::connect(&url).await.expect("SQLite store");
+        // Stored before the follower starts: reaches the index by the full scan.
+        let (_, scanned) = store_document(&store, "test", &worker("012 345 678"))
+            .await
+            .expect("worker stored");
+        let matching = Arc::new(
+            Matching::new(Reference::embedded(), Weights::default()).expect("default weights"),
+        );
+        let (mut follower, position) = Follower::new(store.clone(), vec![matching.clone() as _])
+            .await
+            .expect("follower");
+        // As the server does: matching lives in memory and is built before it
+        // is read (a position does not wait for an index being rebuilt).
+        follower
+            .rebuild()
+            .await
+            .expect("matching built from the store");
+        tokio::spawn(follower.run(None));
+        // Stored once it follows: reaches the index through the change feed.
+        let (_, followed) = store_document(&store, "test", &worker("012 345 679"))
+            .await
+            .expect("worker stored");
+        let latest = store.latest_change_seq().await.expect("feed readable");
+        assert!(
+            position.wait_for(latest, Duration::from_secs(30)).await,
+            "the follower reached the latest change"
+        );
+        let index = matching.read();
+        assert!(index.contains_worker(&scanned.id), "scanned worker indexed");
+        assert!(
+            index.contains_worker(&followed.id),
+            "followed worker indexed"
+        );
+        assert_eq!(index.worker_count(), 2);
+    }
+}

@@ -468,16 +468,18 @@ pub async fn match_preview(
             )]));
         }
     };
-    let worker: WorkerInput =
-        crate::body::validated(worker_object, state.reference).map_err(|error| match error {
-            ApiError::Validation(errors) => ApiError::Validation(
-                errors
-                    .into_iter()
-                    .map(|error| FieldError::new(format!("worker.{}", error.field), error.message))
-                    .collect(),
-            ),
-            other => other,
-        })?;
+    let worker: WorkerInput = jobmatch_service::validation::validated(
+        worker_object,
+        state.reference,
+    )
+    .map_err(|errors| {
+        ApiError::Validation(
+            errors
+                .into_iter()
+                .map(|error| FieldError::new(format!("worker.{}", error.field), error.message))
+                .collect(),
+        )
+    })?;
     object.insert(
         "worker".to_string(),
         serde_json::to_value(&worker).map_err(ApiError::internal)?,
