@@ -18,4 +18,4 @@ pub use reference::Reference;
 // end of reference-data exports
 
 pub use sector::Sector;
-pub use validation::{FieldError, Validate};
+pub use validation::{FieldError, Valid, Validate};

@@ -1,8 +1,8 @@
 //! The documents clients send: employers, vacancies and returnee profiles.
 //!
 //! Each input type is exactly the JSON body of a create request (unknown fields are
-//! refused). After [`Validate::validate`] succeeds it is the canonical stored
-//! document: a `PATCH` is merged into it and the result is validated again as a
+//! refused). Once [`Valid::check`](crate::Valid::check) passes it is the canonical
+//! stored document: a `PATCH` is merged into it and the result is validated again as a
 //! whole, so a record can never drift into a state that a create would refuse.
 
 use chrono::{DateTime, NaiveDate, Utc};
