@@ -11,6 +11,7 @@ pub mod phone;
 pub mod reference;
 pub mod resources;
 pub mod sector;
+pub mod typo;
 pub mod validation;
 
 // reference-data exports
