@@ -703,6 +703,24 @@ mod tests {
     }
 
     #[test]
+    fn only_a_document_that_passes_every_rule_becomes_valid() {
+        let employer = |phone: &str| -> EmployerInput {
+            serde_json::from_value(json!({
+                "name": "Angkor Garment", "sector": "garment", "province_code": "12",
+                "contact_phone": phone
+            }))
+            .expect("deserialises")
+        };
+        let valid =
+            crate::Valid::check(employer("012 345 678"), Reference::embedded()).expect("valid");
+        assert_eq!(valid.contact_phone.as_deref(), Some("+85512345678"));
+        let errors = crate::Valid::check(employer("12"), Reference::embedded())
+            .expect_err("too short a phone");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "contact_phone");
+    }
+
+    #[test]
     fn construction_work_needs_a_minimum_age_of_eighteen() {
         let (_, errors) = errors_of::<VacancyInput>(json!({
             "employer_id": "e", "title": "Labourer", "sector": "construction", "province_code": "12", "min_age": 16
