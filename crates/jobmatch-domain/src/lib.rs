@@ -11,6 +11,7 @@ pub mod phone;
 pub mod reference;
 pub mod resources;
 pub mod sector;
+pub mod typo;
 pub mod validation;
 
 // reference-data exports
@@ -18,4 +19,4 @@ pub use reference::Reference;
 // end of reference-data exports
 
 pub use sector::Sector;
-pub use validation::{FieldError, Validate};
+pub use validation::{FieldError, Valid, Validate};

@@ -1,8 +1,8 @@
 //! The documents clients send: employers, vacancies and returnee profiles.
 //!
 //! Each input type is exactly the JSON body of a create request (unknown fields are
-//! refused). After [`Validate::validate`] succeeds it is the canonical stored
-//! document: a `PATCH` is merged into it and the result is validated again as a
+//! refused). Once [`Valid::check`](crate::Valid::check) passes it is the canonical
+//! stored document: a `PATCH` is merged into it and the result is validated again as a
 //! whole, so a record can never drift into a state that a create would refuse.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,6 +11,8 @@ use utoipa::ToSchema;
 
 use crate::validation::{Checker, FieldError, Validate};
 use crate::{Reference, Sector};
+
+mod free_text;
 
 /// Upper bounds on what one document may carry; they keep a single request from
 /// costing more than any honest client needs.
@@ -34,10 +36,6 @@ pub mod limits {
 /// District (210) and commune (1,652) codes get only a digit pattern: an enum could
 /// not say that the district must lie in the given province, which the server
 /// checks (422), and thousands of codes would swamp the document for no gain.
-///
-/// Free-text fields carry one pattern, what [`crate::validation::Checker::text`]
-/// accepts: after trimming white space, not empty and no control character but tab
-/// and newline.
 pub struct ProvinceCode;
 
 impl utoipa::PartialSchema for ProvinceCode {
@@ -72,12 +70,9 @@ impl ToSchema for ProvinceCode {}
     "external_id": "NEA-EMP-00042"
 }))]
 pub struct EmployerInput {
-    /// Registered business name, in Khmer or Latin script.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    /// Registered business name, in Khmer or Latin script (the description is
+    /// its schema's, [`free_text::employer_name`]).
+    #[schema(schema_with = free_text::employer_name)]
     pub name: String,
     pub sector: Sector,
     /// NCDD province code where the employer is based.
@@ -90,23 +85,16 @@ pub struct EmployerInput {
     #[schema(pattern = "^[0-9]{6}$", example = "120401")]
     pub commune_code: Option<String>,
     #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    #[schema(schema_with = free_text::contact_name)]
     pub contact_name: Option<String>,
     /// Stored in E.164; numbers without a country code are read as Cambodian.
     #[serde(default)]
     #[schema(min_length = 1, max_length = 40, example = "+85512345678")]
     pub contact_phone: Option<String>,
-    /// The employer's id in the sending system; unique per API key.
+    /// The employer's id in the sending system; unique per API key (the
+    /// description is its schema's, [`free_text::employer_external_id`]).
     #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    #[schema(schema_with = free_text::employer_external_id)]
     pub external_id: Option<String>,
 }
 
@@ -250,19 +238,10 @@ pub struct VacancyInput {
     /// Id of an existing employer.
     #[schema(format = "uuid")]
     pub employer_id: String,
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        example = "Sewing machine operators (20 positions)",
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    #[schema(schema_with = free_text::vacancy_title)]
     pub title: String,
     #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 10000,
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    #[schema(schema_with = free_text::vacancy_description)]
     pub description: Option<String>,
     pub sector: Sector,
     /// ESCO occupation id (the UUID, or the full concept URI).
@@ -318,11 +297,7 @@ pub struct VacancyInput {
     #[serde(default)]
     pub status: VacancyStatus,
     #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    #[schema(schema_with = free_text::external_id)]
     pub external_id: Option<String>,
 }
 
@@ -524,12 +499,7 @@ pub struct Consent {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerInput {
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        example = "សុខ ចាន់ធី",
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    #[schema(schema_with = free_text::full_name)]
     pub full_name: String,
     #[serde(default)]
     pub sex: Option<Sex>,
@@ -577,11 +547,7 @@ pub struct WorkerInput {
     #[serde(default)]
     pub status: WorkerStatus,
     #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069]([^\x00-\x08\x0B-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\xAD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\u202A-\u202E\u2066-\u2069])?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
-    )]
+    #[schema(schema_with = free_text::external_id)]
     pub external_id: Option<String>,
 }
 
@@ -734,6 +700,24 @@ mod tests {
             "name": "Angkor Garment", "sector": "garment", "province_code": " 12"
         }));
         assert_eq!(errors, vec!["province_code"]);
+    }
+
+    #[test]
+    fn only_a_document_that_passes_every_rule_becomes_valid() {
+        let employer = |phone: &str| -> EmployerInput {
+            serde_json::from_value(json!({
+                "name": "Angkor Garment", "sector": "garment", "province_code": "12",
+                "contact_phone": phone
+            }))
+            .expect("deserialises")
+        };
+        let valid =
+            crate::Valid::check(employer("012 345 678"), Reference::embedded()).expect("valid");
+        assert_eq!(valid.contact_phone.as_deref(), Some("+85512345678"));
+        let errors = crate::Valid::check(employer("12"), Reference::embedded())
+            .expect_err("too short a phone");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "contact_phone");
     }
 
     #[test]

@@ -31,7 +31,8 @@ impl FieldError {
 }
 
 /// Checks and normalises a resource in place (phone numbers to E.164, ESCO URIs to
-/// bare ids), appending one error per bad field.
+/// bare ids), appending one error per bad field. The rules of a resource; to
+/// obtain a checked document, call [`Valid::check`].
 pub trait Validate {
     fn validate(&mut self, reference: &Reference, errors: &mut Vec<FieldError>);
 
@@ -50,6 +51,65 @@ pub trait Validate {
     /// stand-in, so they are left for the answer to the corrected document.
     fn rules_read(_field: &str) -> &'static [&'static str] {
         &[]
+    }
+}
+
+/// A document that passed every rule of [`Validate`], normalised as those rules
+/// leave it (phones in E.164, ESCO ids bare, text trimmed).
+///
+/// Only [`Valid::check`] builds one from a document nobody checked, so a
+/// function that takes a `Valid<T>` (writing a record, an import batch, the
+/// evaluation set) cannot be handed an unchecked document. It derefs to the
+/// document and serialises as it; it does not deserialise: a document read
+/// back from the store is checked again, or declared "valid when stored"
+/// ([`Valid::was_valid_when_stored`]) where its rules must not run again. The
+/// change-feed followers need neither: the engines take the stored document
+/// as it is (see `jobmatch-service`'s `match_index`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Valid<T>(T);
+
+impl<T: Validate> Valid<T> {
+    /// Runs every rule of `document`: the normalised document when none fails,
+    /// otherwise one error per bad field.
+    pub fn check(mut document: T, reference: &Reference) -> Result<Valid<T>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        document.validate(reference, &mut errors);
+        if errors.is_empty() {
+            Ok(Valid(document))
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+impl<T> Valid<T> {
+    /// A document read back from the store, where only checked documents are
+    /// written: it was valid when it was stored, and its rules are not run
+    /// again. Rules that read reference data or today's date could refuse
+    /// yesterday's document, and a record must stay writable in the ways that
+    /// do not touch what they check (closing a vacancy). Anything changed in it
+    /// beyond that goes through [`Valid::check`].
+    pub fn was_valid_when_stored(document: T) -> Valid<T> {
+        Valid(document)
+    }
+
+    /// The document itself, no longer marked as checked (to change it, say).
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Valid<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Serialize> Serialize for Valid<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 

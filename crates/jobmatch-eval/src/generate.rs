@@ -10,8 +10,8 @@
 
 use std::collections::HashMap;
 
-use jobmatch_domain::Reference;
 use jobmatch_domain::resources::{VacancyInput, WorkerInput};
+use jobmatch_domain::{Reference, Valid};
 use jobmatch_synthetic::Rng;
 use jobmatch_synthetic::evaluation::{Occupations, vacancy, worker};
 
@@ -35,7 +35,7 @@ pub fn generate(reference: &Reference) -> Dataset {
     let today = today();
     let mut rng = Rng::new(SEED);
     let occupations = Occupations::new(reference, &mut rng);
-    let workers: Vec<(String, WorkerInput)> = (1..=WORKERS)
+    let workers: Vec<(String, Valid<WorkerInput>)> = (1..=WORKERS)
         .map(|n| {
             let input = worker(reference, &occupations, &mut rng);
             (format!("w{n:03}"), validated(input, reference, "worker"))
@@ -44,7 +44,7 @@ pub fn generate(reference: &Reference) -> Dataset {
     let employers: Vec<String> = (1..=EMPLOYERS)
         .map(|n| format!("employer-{n:02}"))
         .collect();
-    let vacancies: Vec<(String, VacancyInput)> = (1..=VACANCIES)
+    let vacancies: Vec<(String, Valid<VacancyInput>)> = (1..=VACANCIES)
         .map(|n| {
             let employer = &employers[rng.below(employers.len())];
             let input = vacancy(reference, &occupations, &mut rng, employer);
@@ -128,14 +128,29 @@ pub fn generate(reference: &Reference) -> Dataset {
                 "cargo run -p jobmatch-eval --release -- generate --out fixtures/eval (seed {SEED})"
             ),
         },
-        workers,
-        vacancies,
+        workers: without_mark(workers),
+        vacancies: without_mark(vacancies),
         queries,
         labels,
     }
 }
 
-fn label(worker: &WorkerInput, vacancy: &VacancyInput, reference: &Reference) -> Label {
+/// The documents as the dataset files keep them (read back, they are the
+/// committed set, not checked again).
+fn without_mark<T>(documents: Vec<(String, Valid<T>)>) -> Vec<(String, T)> {
+    documents
+        .into_iter()
+        .map(|(id, document)| (id, document.into_inner()))
+        .collect()
+}
+
+/// Judges only checked documents: a rule the generator broke would make the
+/// judgement about a document the API would refuse.
+fn label(
+    worker: &Valid<WorkerInput>,
+    vacancy: &Valid<VacancyInput>,
+    reference: &Reference,
+) -> Label {
     let verdict = judge(worker, vacancy, reference, today());
     Label {
         grade: verdict.grade,

@@ -47,7 +47,7 @@ use jobmatch_domain::resources::{
     Benefit, MIN_HAZARDOUS_WORK_AGE, MIN_WORKING_AGE, VacancyInput, VacancyStatus, WorkerInput,
     WorkerStatus,
 };
-use jobmatch_domain::{Reference, Validate};
+use jobmatch_domain::{Reference, Valid, Validate};
 use serde::{Deserialize, Serialize};
 
 /// Travel range the judge assumes for a person who did not give one (a commute within
@@ -302,11 +302,9 @@ pub fn judge(
 
 /// Validates and normalises a generated document the way the API would on the way in;
 /// panics naming the fields if the generator ever produces an invalid one.
-pub(crate) fn validated<T: Validate>(mut document: T, reference: &Reference, what: &str) -> T {
-    let mut errors = Vec::new();
-    document.validate(reference, &mut errors);
-    assert!(errors.is_empty(), "generated {what} is invalid: {errors:?}");
-    document
+pub(crate) fn validated<T: Validate>(document: T, reference: &Reference, what: &str) -> Valid<T> {
+    Valid::check(document, reference)
+        .unwrap_or_else(|errors| panic!("generated {what} is invalid: {errors:?}"))
 }
 
 #[cfg(test)]

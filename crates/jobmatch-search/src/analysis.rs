@@ -159,12 +159,7 @@ pub(crate) fn has_khmer(text: &str) -> bool {
     text.chars().any(is_khmer_letter)
 }
 
-/// Number of user-perceived characters (extended grapheme clusters). Typo budgets are
-/// counted in these: a Khmer consonant with its subscript and vowel is one character
-/// to the person typing it, though it may be four code points.
-pub(crate) fn grapheme_count(text: &str) -> usize {
-    text.graphemes(true).count()
-}
+pub(crate) use jobmatch_domain::typo::grapheme_count;
 
 /// Word segmentation by ICU4X: UAX #29 rules, plus the compiled Khmer (and Thai, Lao,
 /// Burmese, Chinese, Japanese) dictionaries for scripts written without spaces. Only

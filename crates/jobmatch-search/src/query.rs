@@ -33,6 +33,8 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
+use jobmatch_domain::typo::typo_budget;
+
 use crate::analysis::{QueryWord, has_khmer, query_word, query_words};
 use crate::error::SearchError;
 use crate::schema::Fields;
@@ -245,15 +247,6 @@ pub(crate) fn parse(text: &str) -> ParsedQuery {
         }
     }
     parsed
-}
-
-/// How many typos a word of `chars` user-perceived characters may contain.
-pub(crate) fn typo_budget(chars: usize) -> u8 {
-    match chars {
-        0..=4 => 0,
-        5..=8 => 1,
-        _ => 2,
-    }
 }
 
 /// Builds queries against one searcher (term expansions depend on its segments).
@@ -566,14 +559,6 @@ mod tests {
             Some(Unit::Compound { whole, .. }) => whole.prefix,
             _ => false,
         }
-    }
-
-    #[test]
-    fn typo_budget_follows_word_length() {
-        assert_eq!(typo_budget(4), 0);
-        assert_eq!(typo_budget(5), 1);
-        assert_eq!(typo_budget(8), 1);
-        assert_eq!(typo_budget(9), 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use jobmatch_domain::{FieldError, Reference};
+use jobmatch_domain::{FieldError, Reference, Valid};
 use jobmatch_store::{BatchOutcome, BatchRecord, Columns, Entity, Record, Store};
 use serde_json::{Map, Value};
 
@@ -171,7 +171,7 @@ pub struct ValidDocument {
 }
 
 impl ValidDocument {
-    fn of<R: ResourceKind>(document: &R) -> Result<Self, serde_json::Error> {
+    fn of<R: ResourceKind>(document: &Valid<R>) -> Result<Self, serde_json::Error> {
         // Straight from the document, in its fields' order (a third of the cost
         // of going through `Value`); the store compares a re-sent record with
         // one a single create stored, keys sorted, by meaning.

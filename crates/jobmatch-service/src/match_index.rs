@@ -266,8 +266,9 @@ mod tests {
     use crate::follower::Follower;
     use crate::records::store_document;
     use crate::validation::validated;
+    use jobmatch_domain::Valid;
 
-    fn worker(phone: &str) -> WorkerInput {
+    fn worker(phone: &str) -> Valid<WorkerInput> {
         let skill = Reference::embedded().taxonomy.skills()[0].id.clone();
         let Value::Object(object) = json!({
             "full_name": "សុខ ចាន់ធី",

@@ -1,7 +1,7 @@
 //! Changing a stored document with a JSON merge patch (RFC 7396), validated
 //! as a whole, with optimistic concurrency.
 
-use jobmatch_domain::{FieldError, Reference};
+use jobmatch_domain::{FieldError, Reference, Valid};
 use jobmatch_store::Record;
 use serde_json::{Map, Value};
 
@@ -75,14 +75,14 @@ impl MergedPatch {
         reference: &Reference,
         existing: &Record,
         rule_errors: Vec<FieldError>,
-    ) -> Result<(R, Option<i64>), ServiceError> {
+    ) -> Result<(Valid<R>, Option<i64>), ServiceError> {
         let MergedPatch {
             object,
             unknown,
             expected,
         } = self;
         let rule_errors: Vec<FieldError> = unknown.into_iter().chain(rule_errors).collect();
-        let document: R = with_rule_errors(validated(object, reference), rule_errors)
+        let document: Valid<R> = with_rule_errors(validated(object, reference), rule_errors)
             .map_err(ServiceError::Invalid)?;
         // The sending system finds its record again by external_id; changing it would
         // make a later re-send duplicate the record instead of updating it.

@@ -1,6 +1,7 @@
 //! Writing one record: a new document, a re-sent one (same `external_id` from
 //! the same source) that replaces the record it names, or a changed one.
 
+use jobmatch_domain::Valid;
 use jobmatch_domain::resources::WorkerInput;
 use jobmatch_store::{AuditAction, AuditEvent, NewRecord, Record, Store, StoreError};
 
@@ -13,7 +14,7 @@ pub async fn update_document<R: ResourceKind>(
     store: &Store,
     id: &str,
     expected_version: Option<i64>,
-    document: &R,
+    document: &Valid<R>,
 ) -> Result<Record, ServiceError> {
     let body = serde_json::to_value(document).map_err(ServiceError::internal)?;
     Ok(store
@@ -29,7 +30,7 @@ pub async fn update_worker(
     store: &Store,
     id: &str,
     expected_version: Option<i64>,
-    worker: &WorkerInput,
+    worker: &Valid<WorkerInput>,
     consent_decided_by: Option<(&str, &str)>,
     reader: ProfileReader<'_>,
 ) -> Result<Record, ServiceError> {
@@ -88,7 +89,7 @@ impl<'a> ProfileReader<'a> {
 pub async fn store_document<R: ResourceKind>(
     store: &Store,
     source: &str,
-    document: &R,
+    document: &Valid<R>,
 ) -> Result<(Stored, Record), ServiceError> {
     store_document_for(store, source, document, None).await
 }
@@ -99,7 +100,7 @@ pub async fn store_document<R: ResourceKind>(
 pub async fn store_document_for<R: ResourceKind>(
     store: &Store,
     source: &str,
-    document: &R,
+    document: &Valid<R>,
     reader: Option<ProfileReader<'_>>,
 ) -> Result<(Stored, Record), ServiceError> {
     let body = serde_json::to_value(document).map_err(ServiceError::internal)?;

@@ -18,7 +18,7 @@ use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use jobmatch_domain::{FieldError, Reference, Validate};
+use jobmatch_domain::{FieldError, Reference, Valid, Validate};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -33,7 +33,7 @@ const MAX_REPORTED_ERRORS: usize = 100;
 pub fn validated<T>(
     mut object: Map<String, Value>,
     reference: &Reference,
-) -> Result<T, Vec<FieldError>>
+) -> Result<Valid<T>, Vec<FieldError>>
 where
     T: DeserializeOwned + Validate + ToSchema + 'static,
 {
@@ -41,13 +41,21 @@ where
     object.values_mut().for_each(whole_numbers_as_integers);
     check_max_lengths::<T>(&object, &mut errors);
     check_max_items::<T>(&object, &mut errors);
-    if let Some(mut typed) = deserialize_reporting_every_field::<T>(object, &mut errors) {
-        let mut rule_errors = Vec::new();
-        typed.value.validate(reference, &mut rule_errors);
-        if errors.is_empty() && rule_errors.is_empty() {
-            return Ok(typed.value);
+    if let Some(typed) = deserialize_reporting_every_field::<T>(object, &mut errors) {
+        let Typed {
+            value,
+            stood_in,
+            kept_items,
+        } = typed;
+        match Valid::check(value, reference) {
+            Ok(valid) if errors.is_empty() => return Ok(valid),
+            // Rules pass but a field was set aside or stood in for: its type
+            // error is already in `errors`.
+            Ok(_) => {}
+            Err(rule_errors) => {
+                errors.extend(reported::<T>(rule_errors, &stood_in, &kept_items));
+            }
         }
-        errors.extend(typed.reported(rule_errors));
     }
     // The length of a text is checked as sent and again once trimmed.
     let mut seen = std::collections::HashSet::new();
@@ -76,23 +84,25 @@ struct Typed<T> {
     kept_items: HashMap<String, Vec<usize>>,
 }
 
-impl<T: Validate> Typed<T> {
-    /// The rule errors worth reporting, by the paths of the document as sent:
-    /// none about a stand-in or read from one.
-    fn reported(&self, rule_errors: Vec<FieldError>) -> impl Iterator<Item = FieldError> + '_ {
-        rule_errors.into_iter().filter_map(|mut error| {
-            let field = top_level_key(&error.field);
-            let about_stand_in = self.stood_in.contains(&field)
-                || T::rules_read(&field)
-                    .iter()
-                    .any(|read| self.stood_in.contains(*read));
-            if about_stand_in {
-                return None;
-            }
-            error.field = path_as_sent(&error.field, &self.kept_items);
-            Some(error)
-        })
-    }
+/// The rule errors of a [`Typed`] `T` worth reporting, by the paths of the
+/// document as sent: none about a stand-in or read from one.
+fn reported<'t, T: Validate>(
+    rule_errors: Vec<FieldError>,
+    stood_in: &'t HashSet<String>,
+    kept_items: &'t HashMap<String, Vec<usize>>,
+) -> impl Iterator<Item = FieldError> + 't {
+    rule_errors.into_iter().filter_map(move |mut error| {
+        let field = top_level_key(&error.field);
+        let about_stand_in = stood_in.contains(&field)
+            || T::rules_read(&field)
+                .iter()
+                .any(|read| stood_in.contains(*read));
+        if about_stand_in {
+            return None;
+        }
+        error.field = path_as_sent(&error.field, kept_items);
+        Some(error)
+    })
 }
 
 /// `skills[1].level` of a list whose item 1 was sent as item 3 is `skills[3].level`.
@@ -552,7 +562,8 @@ mod tests {
         else {
             unreachable!()
         };
-        let employer: EmployerInput = validated(object, Reference::embedded()).expect("valid");
+        let employer: Valid<EmployerInput> =
+            validated(object, Reference::embedded()).expect("valid");
         assert_eq!(employer.contact_phone.as_deref(), Some("+85512345678"));
     }
 }

@@ -18,10 +18,10 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, anyhow, ensure};
+use anyhow::{Context, anyhow};
 use chrono::{NaiveDate, Utc};
 use jobmatch_domain::resources::{EmployerInput, VacancyInput, WorkerInput};
-use jobmatch_domain::{FieldError, Reference};
+use jobmatch_domain::{Reference, Valid};
 use jobmatch_service::ResourceKind;
 use jobmatch_service::records::store_document;
 use jobmatch_store::{Entity, Store};
@@ -134,14 +134,10 @@ async fn put<R: ResourceKind>(
         .and_then(Value::as_str)
         .unwrap_or("?")
         .to_string();
-    let mut document: R = serde_json::from_value(value)
+    let document: R = serde_json::from_value(value)
         .with_context(|| format!("demo {what} {external_id} does not deserialise"))?;
-    let mut errors: Vec<FieldError> = Vec::new();
-    document.validate(reference, &mut errors);
-    ensure!(
-        errors.is_empty(),
-        "demo {what} {external_id} invalid: {errors:?}"
-    );
+    let document = Valid::check(document, reference)
+        .map_err(|errors| anyhow!("demo {what} {external_id} invalid: {errors:?}"))?;
     let (_status, record) = store_document(store, SOURCE, &document)
         .await
         .map_err(|e| anyhow!("storing demo {what} {external_id}: {e}"))?;

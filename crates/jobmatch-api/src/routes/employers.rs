@@ -3,8 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use jobmatch_domain::Sector;
 use jobmatch_domain::resources::{EmployerInput, ProvinceCode};
+use jobmatch_domain::{Sector, Valid};
 use jobmatch_store::Columns;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -74,7 +74,7 @@ pub async fn create_employer(
     authorize(&principal, Operation::CreateEmployer)?;
     let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
-    let employer: EmployerInput =
+    let employer: Valid<EmployerInput> =
         validated(object, state.reference).map_err(ApiError::Validation)?;
     let (status, record) = resource::store_new(&state, &principal, &employer).await?;
     if principal.role == Role::Partner {

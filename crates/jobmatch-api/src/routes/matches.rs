@@ -6,7 +6,7 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use jobmatch_domain::resources::{ProvinceCode, WorkerInput};
-use jobmatch_domain::{FieldError, Sector};
+use jobmatch_domain::{FieldError, Sector, Valid};
 use jobmatch_matching::{
     CandidateQuery, EMPLOYER_SCORE_STEP, MatchError, ScoredMatch, VacancyQuery, Weights,
     WorkerProfile,
@@ -468,7 +468,7 @@ pub async fn match_preview(
             )]));
         }
     };
-    let worker: WorkerInput = jobmatch_service::validation::validated(
+    let worker: Valid<WorkerInput> = jobmatch_service::validation::validated(
         worker_object,
         state.reference,
     )

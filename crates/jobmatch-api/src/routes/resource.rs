@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use jobmatch_domain::Valid;
 use jobmatch_service::ResourceKind;
 use jobmatch_service::records::{
     ProfileReader, Stored, store_document, store_document_for, update_document,
@@ -98,7 +99,7 @@ pub async fn fetch<R: ResourceKind>(state: &AppState, id: &str) -> Result<Record
 pub async fn store_new<R: ResourceKind>(
     state: &AppState,
     principal: &Principal,
-    document: &R,
+    document: &Valid<R>,
 ) -> Result<(StatusCode, Record), ApiError> {
     let (stored, record) = store_document(&state.store, principal.source(), document).await?;
     Ok((stored_status(stored), record))
@@ -111,7 +112,7 @@ pub async fn store_new_audited<R: ResourceKind>(
     state: &AppState,
     principal: &Principal,
     request_id: &str,
-    document: &R,
+    document: &Valid<R>,
 ) -> Result<(StatusCode, Record), ApiError> {
     let reader = profile_reader(principal, request_id);
     let (stored, record) =
@@ -172,7 +173,7 @@ pub async fn merge_patch<R: ResourceKind>(
     request: &HttpRequest,
     existing: &Record,
     patch: Map<String, Value>,
-) -> Result<(R, Option<i64>), ApiError> {
+) -> Result<(Valid<R>, Option<i64>), ApiError> {
     let expected = expected_version(request)?;
     let merged = jobmatch_service::patch::merge::<R>(existing, expected, patch)?;
     Ok(merged.validated(state.reference, existing, Vec::new())?)
@@ -183,7 +184,7 @@ pub async fn save_patch<R: ResourceKind>(
     state: &AppState,
     id: &str,
     expected_version: Option<i64>,
-    document: &R,
+    document: &Valid<R>,
 ) -> Result<Record, ApiError> {
     Ok(update_document(&state.store, id, expected_version, document).await?)
 }

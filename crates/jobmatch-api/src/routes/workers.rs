@@ -3,8 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use jobmatch_domain::FieldError;
 use jobmatch_domain::resources::{ProvinceCode, WorkerInput, WorkerStatus};
+use jobmatch_domain::{FieldError, Valid};
 use jobmatch_store::{AuditAction, AuditEvent, Columns};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -76,7 +76,8 @@ pub async fn create_worker(
     authorize(&principal, Operation::CreateWorker)?;
     let wait = resource::index_wait_asked(&request)?;
     let object = resource::read_object(&request, payload).await?;
-    let worker: WorkerInput = validated(object, state.reference).map_err(ApiError::Validation)?;
+    let worker: Valid<WorkerInput> =
+        validated(object, state.reference).map_err(ApiError::Validation)?;
     // The answer carries the profile back: audited like a read.
     let request_id = request_id.to_string();
     let (status, record) =

@@ -6,9 +6,9 @@
 //! into word tokens; distinct tokens form a vocabulary with postings lists (token →
 //! labels). A query is normalised the same way and each of its tokens (and each pair
 //! of adjacent tokens run together, for "brick laying" vs "bricklaying") is compared
-//! once against the vocabulary, with the typo rules of vacancy search
-//! (`jobmatch-search`): no typo in a word of 1 to 4 characters, one in 5 to 8, two
-//! from 9; only the last word typed completes as a prefix; and for any one word an
+//! once against the vocabulary, with the typo budget vacancy search uses too
+//! ([`crate::typo::typo_budget`]): no typo in a word of 1 to 4 characters
+//! (graphemes), one in 5 to 8, two from 9; only the last word typed completes as a prefix; and for any one word an
 //! exact match beats a completion, which beats a typo:
 //!
 //! | token relation                                   | similarity                 |

@@ -3,6 +3,8 @@
 //! the last word, one or two edits by word length), and how the whole query sits in
 //! a label as a phrase.
 
+use crate::typo::{grapheme_count, typo_budget};
+
 use super::labels::{Label, Token};
 use super::text::{STOP_WORD_WEIGHT, STOP_WORDS, letter_mask, normalise, stem, tokenise};
 
@@ -23,6 +25,8 @@ pub(super) struct Unit {
     pub(super) text: String,
     pub(super) stem: String,
     pub(super) chars: usize,
+    /// Edits tolerated in it ([`typo_budget`] of its length in graphemes).
+    pub(super) max_edits: usize,
     pub(super) letters: u32,
     pub(super) stop_word: bool,
     /// The text is a word of some label, so the user most likely spelt it as meant:
@@ -37,6 +41,7 @@ impl Unit {
         Unit {
             stem: stem(&text).to_string(),
             chars: text.chars().count(),
+            max_edits: usize::from(typo_budget(grapheme_count(&text))),
             letters: letter_mask(&text),
             stop_word: STOP_WORDS.contains(&text.as_str()),
             known_word,
@@ -58,7 +63,7 @@ impl Unit {
         if self.at_end && self.chars >= MIN_PREFIX_CHARS && token.text.starts_with(&self.text) {
             return 0.84 + 0.1 * self.chars as f32 / token.chars as f32;
         }
-        let allowed = max_edits(self.chars);
+        let allowed = self.max_edits;
         if allowed == 0 || self.chars.abs_diff(token.chars) > allowed {
             return 0.0;
         }
@@ -76,17 +81,6 @@ impl Unit {
         } else {
             sim
         }
-    }
-}
-
-/// Typos tolerated in a query word of `chars` characters, as in vacancy search: none
-/// up to 4 (so that short words such as `saw` and `sew` do not match each other), one
-/// from 5 to 8, two from 9.
-pub(super) fn max_edits(chars: usize) -> usize {
-    match chars {
-        0..=4 => 0,
-        5..=8 => 1,
-        _ => 2,
     }
 }
 
