@@ -1043,3 +1043,147 @@ async fn raw_texts(url: &str, statement: &'static str) -> Vec<String> {
             .expect(statement)
     }
 }
+
+/// A write run under an `Idempotency-Key` claim marks the claim written in
+/// its own transaction: when the answer is then lost (the request time limit
+/// frees the claim, or keeping the answer fails and the claim goes stale),
+/// the retry is told what was written and is never run again. A transaction
+/// that changed no record (an audit row alone) marks nothing, and a write
+/// whose claim a retry took over is rolled back.
+#[tokio::test]
+async fn a_write_under_a_claim_keeps_the_key_even_when_its_answer_is_lost() {
+    use chrono::{Duration, Utc};
+    use jobmatch_store::{ClaimedKey, WrittenRecord, claimed_while};
+    on_every_backend(|store, _url| async move {
+        let now = Utc::now();
+        let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
+        let claim = |key: &'static str| {
+            let store = store.clone();
+            async move {
+                let claimed = store
+                    .claim_idempotency_key(&requester("key-1"), key, "h1", forget, stale)
+                    .await
+                    .expect("claim");
+                ClaimedKey {
+                    key_id: "key-1".to_string(),
+                    idempotency_key: key.to_string(),
+                    claimed_at: claimed_at(claimed),
+                }
+            }
+        };
+
+        // Lost after the commit: the time limit answers 503, which frees the
+        // claim; the claim is written, so it stays.
+        let written = claim("lost").await;
+        let claimed_time = written.claimed_at;
+        claimed_while(written, add_worker(&store, "w-1", "15")).await;
+        store
+            .release_idempotency_key("key-1", "lost", claimed_time)
+            .await
+            .expect("release");
+        let retry = store
+            .claim_idempotency_key(&requester("key-1"), "lost", "h1", forget, stale)
+            .await
+            .expect("claim");
+        assert_eq!(
+            retry,
+            IdempotencyClaim::Written {
+                records: vec![WrittenRecord {
+                    entity: Entity::Worker,
+                    id: "w-1".to_string(),
+                    op: ChangeOp::Create,
+                }]
+            }
+        );
+        // Never taken over as abandoned, however old.
+        let much_later = Utc::now() + Duration::hours(1);
+        let retry = store
+            .claim_idempotency_key(&requester("key-1"), "lost", "h1", forget, much_later)
+            .await
+            .expect("claim");
+        assert!(
+            matches!(retry, IdempotencyClaim::Written { .. }),
+            "{retry:?}"
+        );
+        // Once the answer is kept, it is replayed as before.
+        store
+            .complete_idempotency_key("key-1", "lost", claimed_time, 201, "{}", None)
+            .await
+            .expect("complete");
+        let replay = store
+            .claim_idempotency_key(&requester("key-1"), "lost", "h1", forget, stale)
+            .await
+            .expect("claim");
+        assert!(matches!(
+            replay,
+            IdempotencyClaim::Answered { status: 201, .. }
+        ));
+
+        // An audit row alone writes no record: the claim is freed as before.
+        let audited = claim("audit").await;
+        let audited_time = audited.claimed_at;
+        claimed_while(
+            audited,
+            store.append_audit(&event(AuditAction::ProfileRead, "w-1")),
+        )
+        .await
+        .expect("audit");
+        store
+            .release_idempotency_key("key-1", "audit", audited_time)
+            .await
+            .expect("release");
+        let again = store
+            .claim_idempotency_key(&requester("key-1"), "audit", "h1", forget, stale)
+            .await
+            .expect("claim");
+        assert!(
+            matches!(again, IdempotencyClaim::Claimed { .. }),
+            "{again:?}"
+        );
+
+        // A retry took the claim over: the old request's write is undone.
+        let overtaken = claim("overtaken").await;
+        let retaken = store
+            .claim_idempotency_key(
+                &requester("key-1"),
+                "overtaken",
+                "h1",
+                forget,
+                Utc::now() + Duration::seconds(1),
+            )
+            .await
+            .expect("claim");
+        assert!(
+            matches!(retaken, IdempotencyClaim::Claimed { .. }),
+            "{retaken:?}"
+        );
+        let columns = Columns::default();
+        let body = json!({"full_name": "Dara Keo"});
+        let refused = claimed_while(
+            overtaken,
+            store.insert(
+                Entity::Worker,
+                NewRecord {
+                    id: "w-2",
+                    source: None,
+                    external_id: None,
+                    columns: &columns,
+                    body: &body,
+                },
+            ),
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(StoreError::IdempotencyClaimLost)),
+            "{refused:?}"
+        );
+        assert!(
+            store
+                .get(Entity::Worker, "w-2")
+                .await
+                .expect("read")
+                .is_none()
+        );
+    })
+    .await;
+}
