@@ -282,6 +282,7 @@ async fn a_partner_sees_the_employers_it_sent_and_those_linked_to_it() {
                     name: id.to_string(),
                     role: "partner".to_string(),
                     employer_id: None,
+                    source: id.to_string(),
                     hash: format!("hash-{id}"),
                     created_at: chrono::Utc::now(),
                     expires_at: None,
@@ -1184,6 +1185,59 @@ async fn a_write_under_a_claim_keeps_the_key_even_when_its_answer_is_lost() {
                 .expect("read")
                 .is_none()
         );
+    })
+    .await;
+}
+
+/// Migration 7 gives every key stored before it its own id as its source, so
+/// that the external ids, tombstones and links it made keep their meaning; a
+/// partner's links then follow its source, which a rotated key keeps.
+#[tokio::test]
+async fn keys_stored_before_sources_act_under_their_own_id_and_links_follow_the_source() {
+    on_every_backend(|store, url| async move {
+        let key = |id: &str, source: &str| ApiKey {
+            id: id.to_string(),
+            name: "National Employment Agency".to_string(),
+            role: "partner".to_string(),
+            employer_id: None,
+            source: source.to_string(),
+            hash: format!("hash-{id}"),
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+            revoked_at: None,
+        };
+        store
+            .insert_api_key(&key("partner-old", "partner-old"))
+            .await
+            .expect("key");
+        // As the database was before migration 7: no source column.
+        raw_sql(&url, "ALTER TABLE api_keys DROP COLUMN source").await;
+        raw_sql(&url, "DELETE FROM _sqlx_migrations WHERE version = 7").await;
+        let migrated = Store::connect(&url).await.expect("migrated again");
+        let keys = migrated.list_api_keys().await.expect("keys");
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].source, "partner-old");
+
+        // A rotated key acts under the first key's source: links made through
+        // either key are the partner's.
+        migrated
+            .insert_api_key(&key("partner-new", "partner-old"))
+            .await
+            .expect("key");
+        add_employer(&migrated, "e-sent", Some("partner-old")).await;
+        add_employer(&migrated, "e-linked", None).await;
+        migrated
+            .link_partner("partner-old", "e-linked")
+            .await
+            .expect("link");
+        assert_eq!(
+            migrated
+                .partner_employer_ids("partner-old")
+                .await
+                .expect("links"),
+            ["e-linked", "e-sent"]
+        );
+        migrated.close().await;
     })
     .await;
 }
