@@ -62,6 +62,9 @@ pub struct Principal {
     pub role: Role,
     /// Set for employer keys: the one employer they act for.
     pub employer_id: Option<String>,
+    /// The identity the key acts under ([`ApiKey::source`]): the same for
+    /// every key of a partner, across rotations.
+    pub source: String,
     /// For partner keys: the employers whose records they may read (those they
     /// registered and those linked to them), as read with the key (at most
     /// [`KEY_CACHE_TTL`] ago).
@@ -69,9 +72,11 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The source that scopes `external_id`: each key is its own source.
+    /// The source that scopes `external_id`, erasure tombstones, the records
+    /// a key sent and a partner's links: the key's identity, which a rotated
+    /// key keeps.
     pub fn source(&self) -> &str {
-        &self.key_id
+        &self.source
     }
 }
 
@@ -87,11 +92,11 @@ pub fn generate_key(
     name: String,
     expires_at: Option<DateTime<Utc>>,
 ) -> NewKey {
-    let mut random = [0u8; 32];
-    rand::fill(&mut random);
-    let secret = format!("{KEY_PREFIX}{}", hex::encode(random));
+    let id = uuid::Uuid::new_v4().to_string();
+    let secret = new_secret();
     let record = ApiKey {
-        id: uuid::Uuid::new_v4().to_string(),
+        source: id.clone(),
+        id,
         name,
         role: role.code().to_string(),
         employer_id,
@@ -101,6 +106,34 @@ pub fn generate_key(
         revoked_at: None,
     };
     NewKey { secret, record }
+}
+
+/// A new key for whoever holds `previous` (a partner whose key leaked or is
+/// due for renewal): a new id and secret, the same role, employer, name and
+/// source, so that what the old key sent (its external ids, the erasures and
+/// consent decisions that guard them, its links) stays the new key's. The
+/// old key is left as it is: revoke it once the holder uses the new one.
+pub fn rotated_key(previous: &ApiKey, expires_at: Option<DateTime<Utc>>) -> NewKey {
+    let secret = new_secret();
+    let record = ApiKey {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: previous.name.clone(),
+        role: previous.role.clone(),
+        employer_id: previous.employer_id.clone(),
+        source: previous.source.clone(),
+        hash: hash_key(&secret),
+        created_at: Utc::now(),
+        expires_at,
+        revoked_at: None,
+    };
+    NewKey { secret, record }
+}
+
+/// 256 random bits, as `jm_` and 64 hex digits.
+fn new_secret() -> String {
+    let mut random = [0u8; 32];
+    rand::fill(&mut random);
+    format!("{KEY_PREFIX}{}", hex::encode(random))
 }
 
 pub fn hash_key(secret: &str) -> String {
@@ -182,20 +215,20 @@ impl KeyCache {
         entries.insert(hash, cached);
     }
 
-    /// Replaces the links remembered for the key `key_id` with ones just read
-    /// from the database. The time they were read stays: the key itself was
-    /// not read again.
-    pub(crate) fn replace_links(&self, key_id: &str, linked_employers: &[String]) {
-        self.for_each_of_key(key_id, |cached| {
+    /// Replaces the links remembered for the keys acting under `source` with
+    /// ones just read from the database. The time they were read stays: the
+    /// keys themselves were not read again.
+    pub(crate) fn replace_links(&self, source: &str, linked_employers: &[String]) {
+        self.for_each_of_source(source, |cached| {
             cached.linked_employers = linked_employers.to_vec();
         });
     }
 
-    /// Adds an employer the partner key `key_id` has just registered to the
-    /// links remembered for it, so that this process shows it to the partner
-    /// at once, in lists too.
-    pub(crate) fn add_link(&self, key_id: &str, employer_id: &str) {
-        self.for_each_of_key(key_id, |cached| {
+    /// Adds an employer the partner acting under `source` has just
+    /// registered to the links remembered for its keys, so that this process
+    /// shows it to the partner at once, in lists too.
+    pub(crate) fn add_link(&self, source: &str, employer_id: &str) {
+        self.for_each_of_source(source, |cached| {
             if let Err(position) = cached
                 .linked_employers
                 .binary_search_by(|linked| linked.as_str().cmp(employer_id))
@@ -207,12 +240,13 @@ impl KeyCache {
         });
     }
 
-    /// Runs `change` on every remembered entry of the key `key_id` (one per
-    /// hash it was presented with; normally one).
-    fn for_each_of_key(&self, key_id: &str, change: impl FnMut(&mut CachedKey)) {
+    /// Runs `change` on every remembered entry of a key acting under
+    /// `source` (one per key and hash it was presented with; a partner in the
+    /// middle of a rotation uses two keys).
+    fn for_each_of_source(&self, source: &str, change: impl FnMut(&mut CachedKey)) {
         lock(&self.entries)
             .values_mut()
-            .filter(|cached| cached.key.id == key_id)
+            .filter(|cached| cached.key.source == source)
             .for_each(change);
     }
 }
@@ -295,7 +329,7 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
             // `KEY_CACHE_TTL`; an employer a partner registers is reachable at
             // once (see `authorize_with_current_links` and `KeyCache::add_link`).
             let linked_employers = if key.role == Role::Partner.code() {
-                state.store.partner_employer_ids(&key.id).await?
+                state.store.partner_employer_ids(&key.source).await?
             } else {
                 Vec::new()
             };
@@ -325,6 +359,7 @@ pub(crate) async fn authenticate(request: HttpRequest) -> Result<Principal, ApiE
         key_id: key.id,
         role,
         employer_id: key.employer_id,
+        source: key.source,
         linked_employers,
     })
 }

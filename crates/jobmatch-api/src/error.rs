@@ -257,6 +257,7 @@ impl From<StoreError> for ApiError {
             StoreError::StillReferenced => {
                 ApiError::Conflict("other records still refer to this one".to_string())
             }
+            StoreError::IdempotencyClaimLost => ApiError::Conflict(error.to_string()),
             other => ApiError::internal(other),
         }
     }

@@ -15,16 +15,22 @@
 //!   sees the current state: refusals that depend on what is stored (403 until
 //!   a partner is linked, 404, 409, 412 until `If-Match` names the current
 //!   version, 422 of a merge patch validated with the stored document, 429,
-//!   ...), which wrote nothing; server errors (5xx) and timeouts. (A 5xx or
-//!   timeout after the write committed, rare, then lets a retry write again.)
+//!   ...), which wrote nothing; server errors (5xx) and timeouts.
+//! - The claim is handed to the write's own transaction
+//!   ([`jobmatch_store::claimed_while`]): a write that changes records marks
+//!   the claim written as it commits. A written claim is never freed, so when
+//!   the answer is lost after the commit (a 5xx or the time limit after it, a
+//!   failure to keep the answer, a process that dies), the retry is answered
+//!   409 naming the records the first request wrote, and never writes again.
 //! - The handler and the keeping of its answer run as a task of their own, so
 //!   a client that goes away does not cut them short: once the write has
 //!   committed, its answer is kept and the retry replays it.
 //! - Answers are kept 24 hours. An older answer counts as absent when its key
 //!   comes again; a periodic task ([`spawn_expiry`]) deletes expired rows.
-//! - The claim and the write are separate transactions: if the process dies
-//!   between them, a retry takes the key over once the claim is twice the
-//!   request time limit old (at least a minute).
+//! - If the process dies after the claim and before any write commits, a
+//!   retry takes the key over once the claim is twice the request time limit
+//!   old (at least a minute); a write still running under the old claim is
+//!   then rolled back (409).
 //! - An answer marked [`NeverReplayed`] (a contact release: a phone number,
 //!   released afresh, consent checked and audited, on every request) is never
 //!   kept, however its path is spelled.
@@ -47,7 +53,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse, web};
 use chrono::Utc;
 use futures_util::StreamExt;
-use jobmatch_store::{IdempotencyClaim, IdempotencyRequester, Store};
+use jobmatch_store::{ClaimedKey, IdempotencyClaim, IdempotencyRequester, Store, WrittenRecord};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing_actix_web::RequestId;
@@ -233,7 +239,13 @@ pub async fn idempotent_writes(
     // A task of its own: should the client go away, this future is dropped but
     // the handler and the keeping of its answer go on, so that a write that
     // commits is never left without its answer (the retry would write again).
-    let answering = actix_web::rt::spawn(answer_and_keep(claim, next.call(request)));
+    let claimed = ClaimedKey {
+        key_id: claim.key_id.clone(),
+        idempotency_key: claim.key.clone(),
+        claimed_at: claim.claimed_at,
+    };
+    let handling = jobmatch_store::claimed_while(claimed, next.call(request));
+    let answering = actix_web::rt::spawn(answer_and_keep(claim, handling));
     match answering.await {
         Ok(answered) => answered,
         // The handler panicked; the claim was freed as the task unwound.
@@ -383,6 +395,9 @@ async fn claim(request: &mut ServiceRequest, sent: &HeaderValue) -> Result<Claim
             Err(Refusal::Answer(replayed(status, &response)?))
         }
         IdempotencyClaim::Erased => Err(Refusal::Answer(erased_answer())),
+        IdempotencyClaim::Written { records } => {
+            Err(ApiError::Conflict(written_detail(&records)).into())
+        }
         IdempotencyClaim::InProgress => {
             let mut refusal = actix_web::ResponseError::error_response(&ApiError::Conflict(
                 "a request with this Idempotency-Key is still being answered; retry shortly"
@@ -498,6 +513,28 @@ fn replayed(status: u16, kept: &str) -> Result<HttpResponse, ApiError> {
     }
     response.insert_header((IDEMPOTENT_REPLAYED.clone(), "true"));
     Ok(response.body(answer.body))
+}
+
+/// Records named at most in a [`written_detail`]; a batch may write 1,000.
+const WRITTEN_NAMED: usize = 20;
+
+/// What a retry is told of a request that wrote but whose answer was lost:
+/// the records it wrote, so that the client reads them instead of writing
+/// again.
+fn written_detail(records: &[WrittenRecord]) -> String {
+    let mut named: Vec<String> = records
+        .iter()
+        .take(WRITTEN_NAMED)
+        .map(|record| format!("{} {} ({})", record.entity, record.id, record.op))
+        .collect();
+    if records.len() > WRITTEN_NAMED {
+        named.push(format!("{} more", records.len() - WRITTEN_NAMED));
+    }
+    format!(
+        "the request with this Idempotency-Key was written, but its answer was lost; \
+         it is not run again. It wrote: {}",
+        named.join(", ")
+    )
 }
 
 /// The kept answer of a request whose answer carried a profile erased since:

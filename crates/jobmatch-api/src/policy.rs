@@ -153,7 +153,7 @@ pub fn authorize_record(
                 .iter()
                 .any(|linked| linked == employer)
         }),
-        Reach::SentByKey => owner.source == Some(principal.key_id.as_str()),
+        Reach::SentByKey => owner.source == Some(principal.source()),
     };
     if allowed {
         Ok(())
@@ -205,8 +205,8 @@ pub async fn authorize_with_current_links(
     if reach_of(principal, operation) != Reach::LinkedEmployers {
         return Err(refusal);
     }
-    let linked_employers = store.partner_employer_ids(&principal.key_id).await?;
-    key_cache.replace_links(&principal.key_id, &linked_employers);
+    let linked_employers = store.partner_employer_ids(principal.source()).await?;
+    key_cache.replace_links(principal.source(), &linked_employers);
     let current = Principal {
         linked_employers,
         ..principal.clone()
@@ -223,6 +223,7 @@ mod tests {
             key_id: "key-1".to_string(),
             role,
             employer_id: employer.map(str::to_string),
+            source: "key-1".to_string(),
             linked_employers: linked.iter().map(|id| id.to_string()).collect(),
         }
     }

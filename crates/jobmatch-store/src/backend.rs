@@ -46,28 +46,38 @@ macro_rules! with_pool {
 /// transaction's connection. Commits if the body returns `Ok`, rolls back if
 /// it returns `Err` or fails. On SQLite the transaction holds the write lock
 /// from its start; on PostgreSQL it first takes the change-feed lock (see
-/// [`sql::PG_WRITE_LOCK`] for why).
+/// [`sql::PG_WRITE_LOCK`] for why). When the task runs a request under an
+/// `Idempotency-Key` claim ([`crate::idempotency::claimed_while`]) and the body
+/// changed records, the claim is marked written in the same transaction.
 macro_rules! write_tx {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.pool {
             Pool::Sqlite(pool) => {
                 let _writer = $store.sqlite_writer.lock().await;
                 let mut tx = pool.begin_with(sql::SQLITE_BEGIN_WRITE).await?;
+                let claim = $crate::idempotency::claim_in_scope();
+                let feed_before = $crate::idempotency::feed_position_for!(claim, &mut *tx);
                 let result: Result<_, StoreError> = async {
                     let $conn: &mut sqlx::SqliteConnection = &mut *tx;
                     $body
                 }
                 .await;
+                let result =
+                    $crate::idempotency::note_written!(result, claim, feed_before, &mut *tx);
                 finish(tx, result).await
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
+                sqlx::query(sql::PG_WRITE_LOCK).execute(&mut *tx).await?;
+                let claim = $crate::idempotency::claim_in_scope();
+                let feed_before = $crate::idempotency::feed_position_for!(claim, &mut *tx);
                 let result: Result<_, StoreError> = async {
                     let $conn: &mut sqlx::PgConnection = &mut *tx;
-                    sqlx::query(sql::PG_WRITE_LOCK).execute(&mut *$conn).await?;
                     $body
                 }
                 .await;
+                let result =
+                    $crate::idempotency::note_written!(result, claim, feed_before, &mut *tx);
                 finish(tx, result).await
             }
         }

@@ -41,6 +41,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A write run under an `Idempotency-Key` whose claim is no longer its
+    /// own (a retry took it over): the write was rolled back.
+    #[error("the Idempotency-Key of this request was taken over by a retry; nothing was written")]
+    IdempotencyClaimLost,
     /// The erasure journal could not be written; the erasure was not made.
     #[error("could not write the erasure journal")]
     Journal(#[source] std::io::Error),

@@ -3,10 +3,19 @@
 //! instead of a second write.
 //!
 //! A key is first claimed (a row with status 0, "in progress") before the write
-//! runs, then completed with the answer, or released if the write failed on the
-//! server's side so that a retry may run it. The claim and the write are not one
-//! transaction: a process that dies between them leaves a claim that another
-//! request takes over once it is older than the stale age the caller gives.
+//! runs, then completed with the answer, or released if the request wrote
+//! nothing and its answer is not to be kept, so that a retry may run it. The
+//! claim is handed to the write's own transactions: the caller runs the
+//! request under it ([`claimed_while`]), and every writing transaction of that
+//! request that changes records marks the claim **written** (status 1) before
+//! it commits, with the records it changed (from the change feed). A written
+//! claim is never released nor taken over as abandoned: should the answer be
+//! lost after the commit (the request time limit, a failure to keep it, a
+//! process that dies), a retry is told what the first request wrote
+//! ([`IdempotencyClaim::Written`]) and never writes again. A process that dies
+//! before its write commits leaves a claim that another request takes over
+//! once it is older than the stale age the caller gives; a write whose claim
+//! was taken over meanwhile is rolled back ([`StoreError::IdempotencyClaimLost`]).
 //! Completing and releasing name the claim by its time, so a request whose
 //! claim was taken over cannot complete or free its successor's.
 //!
@@ -20,14 +29,15 @@
 //! a retry is answered, not run again (which would write anew, or bring the
 //! erased person back). An answer whose profile was erased while it was being
 //! produced is kept redacted in the same way. Answers that only name ids (a
-//! batch report) are kept as they are. The replay of an answer carrying a
-//! profile is logged as a read of it.
+//! batch report, the records a written claim lists) are kept as they are. The
+//! replay of an answer carrying a profile is logged as a read of it.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::{
-    AuditAction, AuditEvent, Pool, Store, StoreError, finish, format_time, parse_time, sql,
+    AuditAction, AuditEvent, ChangeOp, Entity, Pool, Store, StoreError, finish, format_time,
+    parse_time, sql,
 };
 
 /// What [`Store::claim_idempotency_key`] found.
@@ -42,6 +52,10 @@ pub enum IdempotencyClaim {
     /// The same request was answered before with a profile since erased: the
     /// answer is gone, and the request is not run again.
     Erased,
+    /// The same request wrote these records, but its answer was never kept
+    /// (it ran past the request time limit, or keeping it failed): the
+    /// request is not run again, which would write a second time.
+    Written { records: Vec<WrittenRecord> },
     /// The same request is being answered right now.
     InProgress,
     /// The key was used with a different request.
@@ -58,8 +72,150 @@ pub struct IdempotencyRequester<'a> {
     pub request_id: Option<&'a str>,
 }
 
+/// A record that a request run under an `Idempotency-Key` created, changed or
+/// deleted, as its change-feed entry names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WrittenRecord {
+    pub entity: Entity,
+    pub id: String,
+    pub op: ChangeOp,
+}
+
+/// The `Idempotency-Key` claim a request runs under ([`claimed_while`]).
+#[derive(Debug, Clone)]
+pub struct ClaimedKey {
+    /// The API key the claim belongs to.
+    pub key_id: String,
+    pub idempotency_key: String,
+    /// When the claim was made ([`IdempotencyClaim::Claimed`]).
+    pub claimed_at: DateTime<Utc>,
+}
+
+tokio::task_local! {
+    /// The claim of the request this task is running, if any. A task-local
+    /// rather than a parameter: every write of a request, through whichever
+    /// use case, reaches the store through `write_tx!`, which reads it.
+    static CLAIM_IN_SCOPE: ClaimedKey;
+}
+
+/// Runs `request` under `claim`: every writing transaction it commits that
+/// changes records marks the claim written, in that same transaction, so that
+/// a retry of a request whose answer was lost never writes again.
+pub async fn claimed_while<F: std::future::Future>(claim: ClaimedKey, request: F) -> F::Output {
+    CLAIM_IN_SCOPE.scope(claim, request).await
+}
+
+/// The claim the current task's request runs under, if any.
+pub(crate) fn claim_in_scope() -> Option<ClaimedKey> {
+    CLAIM_IN_SCOPE.try_with(Clone::clone).ok()
+}
+
+/// In `write_tx!`, before the body runs: the change-feed position, when the
+/// transaction runs under a claim (`None` otherwise). Writers are serialised,
+/// so the entries after it at commit are this transaction's.
+macro_rules! feed_position_for {
+    ($claim:expr, $conn:expr) => {
+        match &$claim {
+            Some(_) => Some(
+                sqlx::query_scalar::<_, i64>(crate::sql::LATEST_CHANGE_SEQ)
+                    .fetch_one($conn)
+                    .await?,
+            ),
+            None => None,
+        }
+    };
+}
+pub(crate) use feed_position_for;
+
+/// In `write_tx!`, after the body succeeded and before the commit: marks the
+/// claim in scope written with the records this transaction changed (none
+/// changed: nothing to mark), or fails with
+/// [`StoreError::IdempotencyClaimLost`] if the claim is no longer this
+/// request's, so that the write is rolled back.
+macro_rules! note_written {
+    ($result:expr, $claim:expr, $feed_before:expr, $conn:expr) => {
+        match ($result, &$claim, $feed_before) {
+            (Ok(value), Some(claim), Some(feed_before)) => {
+                let conn = $conn;
+                let marked: Result<(), StoreError> = async {
+                    let changes: Vec<(String, String, String)> =
+                        sqlx::query_as(crate::idempotency::CHANGES_AFTER)
+                            .bind(feed_before)
+                            .fetch_all(&mut *conn)
+                            .await?;
+                    if changes.is_empty() {
+                        return Ok(());
+                    }
+                    let claimed_text = crate::format_time(claim.claimed_at)?;
+                    let own: Option<(i32, String)> =
+                        sqlx::query_as(crate::idempotency::SELECT_OWN_CLAIM)
+                            .bind(claim.key_id.as_str())
+                            .bind(claim.idempotency_key.as_str())
+                            .bind(claimed_text.as_str())
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    let written = crate::idempotency::written_after(own, changes)?;
+                    sqlx::query(crate::idempotency::MARK_WRITTEN)
+                        .bind(claim.key_id.as_str())
+                        .bind(claim.idempotency_key.as_str())
+                        .bind(claimed_text.as_str())
+                        .bind(written.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                }
+                .await;
+                marked.map(|()| value)
+            }
+            (result, _, _) => result,
+        }
+    };
+}
+pub(crate) use note_written;
+
+/// The change-feed entries after `$1`, in order.
+pub(crate) const CHANGES_AFTER: &str =
+    "SELECT entity, entity_id, op FROM change_feed WHERE seq > $1 ORDER BY seq";
+/// The status and response of the claim made at `$3`, if it is still there.
+pub(crate) const SELECT_OWN_CLAIM: &str = "SELECT status, response FROM idempotency_keys \
+     WHERE key_id = $1 AND idempotency_key = $2 AND created_at = $3";
+/// `$4`: the records written so far, as JSON.
+pub(crate) const MARK_WRITTEN: &str = "UPDATE idempotency_keys SET status = 1, response = $4 \
+     WHERE key_id = $1 AND idempotency_key = $2 AND created_at = $3";
+
+/// The records a claim has written once this transaction's `changes` are
+/// added to what its earlier transactions wrote (`own`: the claim's status
+/// and response), as JSON; or [`StoreError::IdempotencyClaimLost`] when the
+/// claim is gone or was answered.
+pub(crate) fn written_after(
+    own: Option<(i32, String)>,
+    changes: Vec<(String, String, String)>,
+) -> Result<String, StoreError> {
+    let mut written: Vec<WrittenRecord> = match own {
+        Some((IN_PROGRESS, _)) => Vec::new(),
+        Some((WRITTEN, earlier)) => serde_json::from_str(&earlier).map_err(StoreError::Json)?,
+        _ => return Err(StoreError::IdempotencyClaimLost),
+    };
+    for (entity, id, op) in changes {
+        written.push(WrittenRecord {
+            entity: entity
+                .parse()
+                .map_err(|_| StoreError::Corrupt("an unknown entity in the change feed"))?,
+            id,
+            op: op
+                .parse()
+                .map_err(|_| StoreError::Corrupt("an unknown operation in the change feed"))?,
+        });
+    }
+    serde_json::to_string(&written).map_err(StoreError::Json)
+}
+
 /// Status stored while the request runs.
 const IN_PROGRESS: i32 = 0;
+/// Status stored once the request's write committed and until its answer is
+/// kept; the response holds the records written ([`WrittenRecord`], as JSON).
+/// Never an HTTP status.
+const WRITTEN: i32 = 1;
 /// Status stored, with an empty response, in place of an answer whose profile
 /// was erased ([`IdempotencyClaim::Erased`]). 410 Gone is never kept as an
 /// answer otherwise.
@@ -81,14 +237,16 @@ const RETAKE_CLAIM: &str = "UPDATE idempotency_keys SET request_hash = $3, statu
 const DELETE_EXPIRED: &str = "DELETE FROM idempotency_keys \
      WHERE (key_id, idempotency_key) IN (SELECT key_id, idempotency_key \
      FROM idempotency_keys WHERE created_at < $1 LIMIT $2)";
+/// Completes a claim in progress or written.
 const COMPLETE: &str = "UPDATE idempotency_keys SET status = $3, response = $4, worker_id = $6 \
-     WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $5";
+     WHERE key_id = $1 AND idempotency_key = $2 AND status IN (0, 1) AND created_at = $5";
+/// Frees a claim only while nothing was written under it.
 const RELEASE: &str = "DELETE FROM idempotency_keys \
      WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $3";
 /// The claim, kept redacted: its profile was erased before the answer was kept.
 const COMPLETE_ERASED: &str = "UPDATE idempotency_keys SET status = 410, response = '', \
      worker_id = NULL \
-     WHERE key_id = $1 AND idempotency_key = $2 AND status = 0 AND created_at = $3";
+     WHERE key_id = $1 AND idempotency_key = $2 AND status IN (0, 1) AND created_at = $3";
 const WORKER_EXISTS: &str = "SELECT id FROM workers WHERE id = $1";
 /// Used by worker erasure: the kept answers carrying the worker's profile,
 /// found through `idempotency_keys_worker_id_idx`, are redacted; the keys stay
@@ -139,6 +297,12 @@ impl Store {
                     }
                     if status == ERASED {
                         return Ok(IdempotencyClaim::Erased);
+                    }
+                    if status == WRITTEN {
+                        let written: String = row.try_get("response")?;
+                        return Ok(IdempotencyClaim::Written {
+                            records: serde_json::from_str(&written).map_err(StoreError::Json)?,
+                        });
                     }
                     let status = u16::try_from(status)
                         .map_err(|_| StoreError::Corrupt("an idempotency status out of range"))?;
@@ -227,8 +391,10 @@ impl Store {
         })
     }
 
-    /// Frees the claim made at `claimed_at` when its request failed on the
-    /// server's side, so that a retry runs it again.
+    /// Frees the claim made at `claimed_at` when its answer is not kept, so
+    /// that a retry runs the request again; unless the request wrote (the
+    /// claim is written), in which case it stays, and a retry is told what
+    /// was written instead of writing again.
     pub async fn release_idempotency_key(
         &self,
         key_id: &str,

@@ -16,6 +16,7 @@ impl Store {
                 .bind(key.name.as_str())
                 .bind(key.role.as_str())
                 .bind(key.employer_id.as_deref())
+                .bind(key.source.as_str())
                 .bind(key.hash.as_str())
                 .bind(created_at.as_str())
                 .bind(expires_at.as_deref())

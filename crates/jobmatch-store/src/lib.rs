@@ -76,7 +76,9 @@ mod backup;
 pub use backup::{ErasureJournal, JournalEntry, SCHEMA_VERSION, SnapshotInfo, inspect_sqlite_file};
 
 mod idempotency;
-pub use idempotency::{IdempotencyClaim, IdempotencyRequester};
+pub use idempotency::{
+    ClaimedKey, IdempotencyClaim, IdempotencyRequester, WrittenRecord, claimed_while,
+};
 
 #[cfg(test)]
 mod tests {

@@ -72,6 +72,12 @@ pub(crate) const SQLITE: &[Embedded] = &[
         "0006_idempotency_worker_index.sql",
         include_str!("../migrations/sqlite/0006_idempotency_worker_index.sql"),
     ),
+    (
+        7,
+        "key_source",
+        "0007_key_source.sql",
+        include_str!("../migrations/sqlite/0007_key_source.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: &[Embedded] = &[
@@ -110,6 +116,12 @@ pub(crate) const POSTGRES: &[Embedded] = &[
         "idempotency_worker_index",
         "0006_idempotency_worker_index.sql",
         include_str!("../migrations/postgres/0006_idempotency_worker_index.sql"),
+    ),
+    (
+        7,
+        "key_source",
+        "0007_key_source.sql",
+        include_str!("../migrations/postgres/0007_key_source.sql"),
     ),
 ];
 

@@ -182,7 +182,8 @@ const LINK_PARTNER: &str = "INSERT INTO partner_links (key_id, employer_id) VALU
 
 const UNLINK_PARTNER: &str = "DELETE FROM partner_links WHERE key_id = $1 AND employer_id = $2";
 
-/// The employers a partner sent itself, and those an admin linked to it.
+/// The employers a partner sent itself, and those an admin linked to it
+/// (`partner_links.key_id` holds the partner's source: the id of its first key).
 const PARTNER_EMPLOYERS: &str = "SELECT id FROM employers WHERE source = $1 \
      UNION SELECT employer_id FROM partner_links WHERE key_id = $1 \
      ORDER BY 1";
@@ -548,13 +549,14 @@ impl Store {
         })
     }
 
-    /// Lets a partner key read the vacancies of `employer_id`.
-    /// [`StoreError::ReferenceMissing`] if the key or the employer does not
-    /// exist; linking twice is harmless.
-    pub async fn link_partner(&self, key_id: &str, employer_id: &str) -> Result<(), StoreError> {
+    /// Lets the partner whose keys act under `source` ([`crate::ApiKey::source`])
+    /// read the vacancies of `employer_id`, whichever of its keys it uses.
+    /// [`StoreError::ReferenceMissing`] if no key has `source` as its id or the
+    /// employer does not exist; linking twice is harmless.
+    pub async fn link_partner(&self, source: &str, employer_id: &str) -> Result<(), StoreError> {
         with_pool!(self, |pool| {
             sqlx::query(LINK_PARTNER)
-                .bind(key_id)
+                .bind(source)
                 .bind(employer_id)
                 .execute(pool)
                 .await
@@ -563,14 +565,15 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a link; `Ok(false)` if there was none.
+    /// Removes a link of the partner acting under `source`; `Ok(false)` if
+    /// there was none.
     pub async fn unlink_partner(
         &self,
-        key_id: &str,
+        source: &str,
         employer_id: &str,
     ) -> Result<bool, StoreError> {
         let removed = with_pool!(self, |pool| sqlx::query(UNLINK_PARTNER)
-            .bind(key_id)
+            .bind(source)
             .bind(employer_id)
             .execute(pool)
             .await?
@@ -578,12 +581,13 @@ impl Store {
         Ok(removed > 0)
     }
 
-    /// The employers whose vacancies a partner key may read: those it created
-    /// and those linked to it, ordered by id.
-    pub async fn partner_employer_ids(&self, key_id: &str) -> Result<Vec<String>, StoreError> {
+    /// The employers whose vacancies the partner acting under `source` may
+    /// read: those it created (with any of its keys) and those linked to it,
+    /// ordered by id.
+    pub async fn partner_employer_ids(&self, source: &str) -> Result<Vec<String>, StoreError> {
         with_pool!(self, |pool| {
             Ok(sqlx::query_scalar(PARTNER_EMPLOYERS)
-                .bind(key_id)
+                .bind(source)
                 .fetch_all(pool)
                 .await?)
         })

@@ -120,6 +120,7 @@ pub(crate) fn api_key_from_row(row: &impl StoredRow) -> Result<ApiKey, StoreErro
         name: row.text("name")?,
         role: row.text("role")?,
         employer_id: row.optional_text("employer_id")?,
+        source: row.text("source")?,
         hash: row.text("hash")?,
         created_at: parse_time(&created_at)?,
         expires_at: expires_at.as_deref().map(parse_time).transpose()?,

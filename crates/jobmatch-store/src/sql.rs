@@ -140,13 +140,13 @@ pub(crate) const LATEST_CHANGE_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM ch
 /// `$1` id, `$2` name, `$3` role, `$4` employer_id, `$5` hash, `$6` created_at,
 /// `$7` expires_at, `$8` revoked_at.
 pub(crate) const INSERT_API_KEY: &str = "INSERT INTO api_keys \
-     (id, name, role, employer_id, hash, created_at, expires_at, revoked_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+     (id, name, role, employer_id, source, hash, created_at, expires_at, revoked_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 /// `$1` hash.
-pub(crate) const API_KEY_BY_HASH: &str = "SELECT id, name, role, employer_id, hash, created_at, \
-     expires_at, revoked_at FROM api_keys WHERE hash = $1";
-pub(crate) const LIST_API_KEYS: &str = "SELECT id, name, role, employer_id, hash, created_at, \
-     expires_at, revoked_at FROM api_keys ORDER BY created_at, id";
+pub(crate) const API_KEY_BY_HASH: &str = "SELECT id, name, role, employer_id, source, hash, \
+     created_at, expires_at, revoked_at FROM api_keys WHERE hash = $1";
+pub(crate) const LIST_API_KEYS: &str = "SELECT id, name, role, employer_id, source, hash, \
+     created_at, expires_at, revoked_at FROM api_keys ORDER BY created_at, id";
 /// `$1` id, `$2` revoked_at. Revoking twice keeps the first revocation time.
 pub(crate) const REVOKE_API_KEY: &str =
     "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1";

@@ -125,3 +125,16 @@ impl HeldSqliteSnapshot {
         let _ = self.connection.close().await;
     }
 }
+
+/// Runs `statement` on the SQLite database at `url`, outside the store: how a
+/// test injects a fault (a trigger that refuses a write) or ages a row.
+pub async fn execute_on_sqlite(url: &str, statement: &str) {
+    let mut connection = sqlx::SqliteConnection::connect(url)
+        .await
+        .expect("a connection to the SQLite database");
+    connection
+        .execute(AssertSqlSafe(statement.to_string()))
+        .await
+        .expect("the statement runs");
+    let _ = connection.close().await;
+}

@@ -177,6 +177,11 @@ pub struct ApiKey {
     pub name: String,
     pub role: String,
     pub employer_id: Option<String>,
+    /// The identity the key acts under: it scopes the external ids the key
+    /// sends (and the erasure tombstones of the profiles sent with them), the
+    /// records it may change as their sender, and a partner's links. A new
+    /// key's own id; a key made by rotating another keeps the other's.
+    pub source: String,
     pub hash: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,

@@ -282,6 +282,7 @@ async fn a_partner_sees_the_employers_it_sent_and_those_linked_to_it() {
                     name: id.to_string(),
                     role: "partner".to_string(),
                     employer_id: None,
+                    source: id.to_string(),
                     hash: format!("hash-{id}"),
                     created_at: chrono::Utc::now(),
                     expires_at: None,
@@ -1042,4 +1043,201 @@ async fn raw_texts(url: &str, statement: &'static str) -> Vec<String> {
             .await
             .expect(statement)
     }
+}
+
+/// A write run under an `Idempotency-Key` claim marks the claim written in
+/// its own transaction: when the answer is then lost (the request time limit
+/// frees the claim, or keeping the answer fails and the claim goes stale),
+/// the retry is told what was written and is never run again. A transaction
+/// that changed no record (an audit row alone) marks nothing, and a write
+/// whose claim a retry took over is rolled back.
+#[tokio::test]
+async fn a_write_under_a_claim_keeps_the_key_even_when_its_answer_is_lost() {
+    use chrono::{Duration, Utc};
+    use jobmatch_store::{ClaimedKey, WrittenRecord, claimed_while};
+    on_every_backend(|store, _url| async move {
+        let now = Utc::now();
+        let (forget, stale) = (now - Duration::hours(24), now - Duration::seconds(60));
+        let claim = |key: &'static str| {
+            let store = store.clone();
+            async move {
+                let claimed = store
+                    .claim_idempotency_key(&requester("key-1"), key, "h1", forget, stale)
+                    .await
+                    .expect("claim");
+                ClaimedKey {
+                    key_id: "key-1".to_string(),
+                    idempotency_key: key.to_string(),
+                    claimed_at: claimed_at(claimed),
+                }
+            }
+        };
+
+        // Lost after the commit: the time limit answers 503, which frees the
+        // claim; the claim is written, so it stays.
+        let written = claim("lost").await;
+        let claimed_time = written.claimed_at;
+        claimed_while(written, add_worker(&store, "w-1", "15")).await;
+        store
+            .release_idempotency_key("key-1", "lost", claimed_time)
+            .await
+            .expect("release");
+        let retry = store
+            .claim_idempotency_key(&requester("key-1"), "lost", "h1", forget, stale)
+            .await
+            .expect("claim");
+        assert_eq!(
+            retry,
+            IdempotencyClaim::Written {
+                records: vec![WrittenRecord {
+                    entity: Entity::Worker,
+                    id: "w-1".to_string(),
+                    op: ChangeOp::Create,
+                }]
+            }
+        );
+        // Never taken over as abandoned, however old.
+        let much_later = Utc::now() + Duration::hours(1);
+        let retry = store
+            .claim_idempotency_key(&requester("key-1"), "lost", "h1", forget, much_later)
+            .await
+            .expect("claim");
+        assert!(
+            matches!(retry, IdempotencyClaim::Written { .. }),
+            "{retry:?}"
+        );
+        // Once the answer is kept, it is replayed as before.
+        store
+            .complete_idempotency_key("key-1", "lost", claimed_time, 201, "{}", None)
+            .await
+            .expect("complete");
+        let replay = store
+            .claim_idempotency_key(&requester("key-1"), "lost", "h1", forget, stale)
+            .await
+            .expect("claim");
+        assert!(matches!(
+            replay,
+            IdempotencyClaim::Answered { status: 201, .. }
+        ));
+
+        // An audit row alone writes no record: the claim is freed as before.
+        let audited = claim("audit").await;
+        let audited_time = audited.claimed_at;
+        claimed_while(
+            audited,
+            store.append_audit(&event(AuditAction::ProfileRead, "w-1")),
+        )
+        .await
+        .expect("audit");
+        store
+            .release_idempotency_key("key-1", "audit", audited_time)
+            .await
+            .expect("release");
+        let again = store
+            .claim_idempotency_key(&requester("key-1"), "audit", "h1", forget, stale)
+            .await
+            .expect("claim");
+        assert!(
+            matches!(again, IdempotencyClaim::Claimed { .. }),
+            "{again:?}"
+        );
+
+        // A retry took the claim over: the old request's write is undone.
+        let overtaken = claim("overtaken").await;
+        let retaken = store
+            .claim_idempotency_key(
+                &requester("key-1"),
+                "overtaken",
+                "h1",
+                forget,
+                Utc::now() + Duration::seconds(1),
+            )
+            .await
+            .expect("claim");
+        assert!(
+            matches!(retaken, IdempotencyClaim::Claimed { .. }),
+            "{retaken:?}"
+        );
+        let columns = Columns::default();
+        let body = json!({"full_name": "Dara Keo"});
+        let refused = claimed_while(
+            overtaken,
+            store.insert(
+                Entity::Worker,
+                NewRecord {
+                    id: "w-2",
+                    source: None,
+                    external_id: None,
+                    columns: &columns,
+                    body: &body,
+                },
+            ),
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(StoreError::IdempotencyClaimLost)),
+            "{refused:?}"
+        );
+        assert!(
+            store
+                .get(Entity::Worker, "w-2")
+                .await
+                .expect("read")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+/// Migration 7 gives every key stored before it its own id as its source, so
+/// that the external ids, tombstones and links it made keep their meaning; a
+/// partner's links then follow its source, which a rotated key keeps.
+#[tokio::test]
+async fn keys_stored_before_sources_act_under_their_own_id_and_links_follow_the_source() {
+    on_every_backend(|store, url| async move {
+        let key = |id: &str, source: &str| ApiKey {
+            id: id.to_string(),
+            name: "National Employment Agency".to_string(),
+            role: "partner".to_string(),
+            employer_id: None,
+            source: source.to_string(),
+            hash: format!("hash-{id}"),
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+            revoked_at: None,
+        };
+        store
+            .insert_api_key(&key("partner-old", "partner-old"))
+            .await
+            .expect("key");
+        // As the database was before migration 7: no source column.
+        raw_sql(&url, "ALTER TABLE api_keys DROP COLUMN source").await;
+        raw_sql(&url, "DELETE FROM _sqlx_migrations WHERE version = 7").await;
+        let migrated = Store::connect(&url).await.expect("migrated again");
+        let keys = migrated.list_api_keys().await.expect("keys");
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].source, "partner-old");
+
+        // A rotated key acts under the first key's source: links made through
+        // either key are the partner's.
+        migrated
+            .insert_api_key(&key("partner-new", "partner-old"))
+            .await
+            .expect("key");
+        add_employer(&migrated, "e-sent", Some("partner-old")).await;
+        add_employer(&migrated, "e-linked", None).await;
+        migrated
+            .link_partner("partner-old", "e-linked")
+            .await
+            .expect("link");
+        assert_eq!(
+            migrated
+                .partner_employer_ids("partner-old")
+                .await
+                .expect("links"),
+            ["e-linked", "e-sent"]
+        );
+        migrated.close().await;
+    })
+    .await;
 }

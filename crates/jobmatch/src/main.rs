@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use jobmatch_api::auth::{Role, generate_key};
+use jobmatch_api::auth::{Role, generate_key, rotated_key};
 use jobmatch_store::Store;
 use tracing_subscriber::EnvFilter;
 
@@ -285,14 +285,26 @@ enum KeysCommand {
         #[arg(long)]
         expires_in_days: Option<u32>,
     },
+    /// Make a new key for the holder of key ID, with the same role, employer,
+    /// name and source: what the old key sent, and the erasures, consent
+    /// decisions and links that go with it, stay the new key's. Prints the
+    /// new key alone on the last line. The old key keeps working (revoked or
+    /// not) until `keys revoke ID`.
+    Rotate {
+        /// The key to replace (from `keys list`); it may be revoked already.
+        id: String,
+        /// Days until the new key expires; never when absent.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
     /// List keys (never their secrets).
     List,
     /// Revoke a key at once.
     Revoke { id: String },
-    /// Let a partner key read an employer's records and vacancies (beside the
-    /// employers it registered itself).
+    /// Let a partner read an employer's records and vacancies (beside the
+    /// employers it registered itself), with every key of its source.
     Link {
-        /// The partner key's id (from `keys list`).
+        /// One of the partner's key ids (from `keys list`).
         #[arg(long)]
         key: String,
         #[arg(long)]
@@ -300,6 +312,7 @@ enum KeysCommand {
     },
     /// Undo `keys link`.
     Unlink {
+        /// One of the partner's key ids (from `keys list`).
         #[arg(long)]
         key: String,
         #[arg(long)]
@@ -314,8 +327,8 @@ enum ErasuresCommand {
     /// imported rows with that id are rejected, so that a re-send cannot bring
     /// an erased person back.
     Lift {
-        /// The source: the sending key's id (from `keys list`) for the API, the
-        /// `--source` of `import`.
+        /// The source: the sending key's source (from `keys list`) for the
+        /// API, the `--source` of `import`.
         #[arg(long)]
         source: String,
         /// The external id the profile was sent with.
@@ -678,10 +691,28 @@ async fn keys(command: KeysCommand, storage: StorageArgs) -> anyhow::Result<()> 
             );
             println!("{}", key.secret);
         }
+        KeysCommand::Rotate {
+            id,
+            expires_in_days,
+        } => {
+            let Some(previous) = stored_key(&store, &id).await? else {
+                bail!("no key has the id {id}");
+            };
+            let expires_at = expires_in_days
+                .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let key = rotated_key(&previous, expires_at);
+            store.insert_api_key(&key.record).await?;
+            eprintln!(
+                "created {} key {} for source {}, replacing {id} (revoke it with `keys revoke {id}` \
+                 once the new key is in use); it is shown once:",
+                key.record.role, key.record.id, key.record.source
+            );
+            println!("{}", key.secret);
+        }
         KeysCommand::List => {
             println!(
-                "{:<36}  {:<8}  {:<36}  {:<20}  {:<20}  name",
-                "id", "role", "employer", "created", "state"
+                "{:<36}  {:<8}  {:<36}  {:<36}  {:<20}  {:<20}  name",
+                "id", "role", "source", "employer", "created", "state"
             );
             for key in store.list_api_keys().await? {
                 let state = match (key.revoked_at, key.expires_at) {
@@ -693,9 +724,10 @@ async fn keys(command: KeysCommand, storage: StorageArgs) -> anyhow::Result<()> 
                     (None, None) => "active".to_string(),
                 };
                 println!(
-                    "{:<36}  {:<8}  {:<36}  {:<20}  {:<20}  {}",
+                    "{:<36}  {:<8}  {:<36}  {:<36}  {:<20}  {:<20}  {}",
                     key.id,
                     key.role,
+                    key.source,
                     key.employer_id.as_deref().unwrap_or("-"),
                     key.created_at.format("%Y-%m-%d %H:%M"),
                     state,
@@ -710,16 +742,11 @@ async fn keys(command: KeysCommand, storage: StorageArgs) -> anyhow::Result<()> 
             println!("revoked {id}");
         }
         KeysCommand::Link { key, employer } => {
-            let is_partner = store
-                .list_api_keys()
-                .await?
-                .iter()
-                .any(|stored| stored.id == key && stored.role == Role::Partner.code());
-            if !is_partner {
-                bail!("no partner key has the id {key}");
-            }
-            match store.link_partner(&key, &employer).await {
-                Ok(()) => println!("partner key {key} may now read employer {employer}"),
+            let source = partner_source(&store, &key).await?;
+            match store.link_partner(&source, &employer).await {
+                Ok(()) => println!(
+                    "partner {source} (key {key}) may now read employer {employer} with every key"
+                ),
                 Err(jobmatch_store::StoreError::ReferenceMissing) => {
                     bail!("no employer has the id {employer}")
                 }
@@ -727,11 +754,33 @@ async fn keys(command: KeysCommand, storage: StorageArgs) -> anyhow::Result<()> 
             }
         }
         KeysCommand::Unlink { key, employer } => {
-            if !store.unlink_partner(&key, &employer).await? {
-                bail!("partner key {key} was not linked to employer {employer}");
+            let source = partner_source(&store, &key).await?;
+            if !store.unlink_partner(&source, &employer).await? {
+                bail!("partner {source} (key {key}) was not linked to employer {employer}");
             }
-            println!("partner key {key} no longer reads employer {employer}");
+            println!("partner {source} (key {key}) no longer reads employer {employer}");
         }
     }
     Ok(())
+}
+
+/// The stored key with this id, revoked or not.
+async fn stored_key(
+    store: &jobmatch_store::Store,
+    id: &str,
+) -> anyhow::Result<Option<jobmatch_store::ApiKey>> {
+    Ok(store
+        .list_api_keys()
+        .await?
+        .into_iter()
+        .find(|stored| stored.id == id))
+}
+
+/// The source of the partner key with this id: links belong to the partner,
+/// whichever of its keys names it.
+async fn partner_source(store: &jobmatch_store::Store, key_id: &str) -> anyhow::Result<String> {
+    match stored_key(store, key_id).await? {
+        Some(stored) if stored.role == Role::Partner.code() => Ok(stored.source),
+        _ => bail!("no partner key has the id {key_id}"),
+    }
 }

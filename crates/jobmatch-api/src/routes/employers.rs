@@ -79,7 +79,7 @@ pub async fn create_employer(
     let (status, record) = resource::store_new(&state, &principal, &employer).await?;
     if principal.role == Role::Partner {
         // A partner reaches the employers it registers: at once, in lists too.
-        state.key_cache.add_link(&principal.key_id, &record.id);
+        state.key_cache.add_link(principal.source(), &record.id);
     }
     resource::after_write(&state, &request, wait).await;
     Ok(record_response(status, &record))

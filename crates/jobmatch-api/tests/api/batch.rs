@@ -393,3 +393,113 @@ async fn a_key_with_two_batches_in_flight_is_told_to_retry_a_third() {
     drop(first);
     until_a_batch_answers(&app, &app.staff_key, 200).await;
 }
+
+/// Issue 11, review: a partner whose key is rotated (`jobmatch keys rotate`)
+/// keeps its identity. Under the new key, an erased profile re-sent is still
+/// refused, a consent staff decided still holds, and the employer it
+/// registered with the old key is still its own to read and change.
+#[tokio::test]
+async fn a_partner_keeps_its_identity_across_a_key_rotation() {
+    use jobmatch_api::auth::{hash_key, rotated_key};
+    let app = spawn_app().await;
+    let erased_item = worker("KOBO-7");
+    let mut sharing_item = worker("KOBO-8");
+    sharing_item["consent"] = json!({"share_with_employers": true});
+    let first: Value = app
+        .post(
+            "/v1/workers/batch",
+            &app.partner_key,
+            &json!({"items": [erased_item.clone(), sharing_item.clone()]}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(statuses(&first), ["created", "created"], "{first}");
+    let erased_id = first["items"][0]["id"].as_str().expect("id").to_string();
+    let kept_id = first["items"][1]["id"].as_str().expect("id").to_string();
+    let employer: Value = app
+        .post(
+            "/v1/employers",
+            &app.partner_key,
+            &crate::helpers::employer_body(),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let employer_id = employer["id"].as_str().expect("id").to_string();
+
+    let erased = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/v1/workers/{erased_id}"),
+            &app.staff_key,
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(erased.status(), 204);
+    let withdrawn = app
+        .patch(
+            &format!("/v1/workers/{kept_id}"),
+            &app.staff_key,
+            &json!({"consent": {"share_with_employers": false}}),
+            None,
+        )
+        .await;
+    assert_eq!(withdrawn.status(), 200);
+
+    // The partner's key is replaced and the old one revoked.
+    let old_key = app
+        .store
+        .api_key_by_hash(&hash_key(&app.partner_key))
+        .await
+        .expect("read")
+        .expect("the partner's key");
+    let new_key = rotated_key(&old_key, None);
+    app.store
+        .insert_api_key(&new_key.record)
+        .await
+        .expect("key stored");
+    assert!(app.store.revoke_api_key(&old_key.id).await.expect("revoke"));
+    assert_ne!(new_key.record.id, old_key.id);
+    assert_eq!(new_key.record.source, old_key.source);
+
+    let again: Value = app
+        .post(
+            "/v1/workers/batch",
+            &new_key.secret,
+            &json!({"items": [erased_item, sharing_item]}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(statuses(&again), ["rejected", "existing"], "{again}");
+    assert_eq!(error_fields(&again["items"][0]), ["external_id"]);
+    assert_eq!(again["items"][1]["id"], kept_id.as_str(), "{again}");
+    assert_eq!(again["items"][1]["consent_kept"], true, "{again}");
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 1);
+
+    let listed: Value = app
+        .get("/v1/employers", &new_key.secret)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["items"][0]["id"], employer_id.as_str(), "{listed}");
+    let changed = app
+        .patch(
+            &format!("/v1/employers/{employer_id}"),
+            &new_key.secret,
+            &json!({"name": "Renamed Garment Co."}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        changed.status(),
+        200,
+        "the employer it sent is still its own"
+    );
+}

@@ -522,3 +522,42 @@ async fn a_client_that_leaves_after_its_erasure_committed_gets_the_answer_on_ret
         .count();
     assert_eq!(erasures, 1);
 }
+
+/// A create whose answer cannot be kept after its write committed (the
+/// database refuses to store it, by a trigger this test adds) leaves its key
+/// taken: the retry, even once the claim is old enough to count as
+/// abandoned, is answered 409 naming the profile it made, and never
+/// registers the person a second time.
+#[tokio::test]
+async fn a_write_whose_answer_could_not_be_kept_is_never_written_again_by_its_retry() {
+    let app = spawn_app().await;
+    jobmatch_store::testing::execute_on_sqlite(
+        &app.database_url,
+        "CREATE TRIGGER no_answer_kept BEFORE UPDATE OF status ON idempotency_keys \
+         WHEN NEW.status >= 100 BEGIN SELECT RAISE(ABORT, 'no space left'); END",
+    )
+    .await;
+    let body = worker_body();
+    let first = send(&app, &app.staff_key, "lost-answer", &body).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.expect("json");
+    let worker_id = first["id"].as_str().expect("id").to_string();
+
+    // The fault passes; the client retries five minutes later, when an
+    // unfinished claim would have been taken over.
+    jobmatch_store::testing::execute_on_sqlite(
+        &app.database_url,
+        "DROP TRIGGER no_answer_kept; \
+         UPDATE idempotency_keys SET created_at = \
+         strftime('%Y-%m-%dT%H:%M:%S', 'now', '-5 minutes') || '.000000Z'",
+    )
+    .await;
+    let retry = send(&app, &app.staff_key, "lost-answer", &body).await;
+    let problem = assert_problem(retry, 409).await;
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(&format!("worker {worker_id} (create)")),
+        "{detail}"
+    );
+    assert_eq!(app.store.count(Entity::Worker).await.expect("count"), 1);
+}
