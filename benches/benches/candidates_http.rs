@@ -32,14 +32,24 @@
 //!
 //! It prints the median, 90th and 99th percentiles of each and the ratios of the
 //! medians. Keep the data between runs with `CANDIDATES_HTTP_DIR`.
+//!
+//! On PostgreSQL: `JOBMATCH_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test`
+//! imports into a fresh schema of that database (dropped at the end; each run
+//! imports again), serves from it, and builds the skill tables of the SQL side in
+//! the same schema, so that both sides run on the backend named in the output.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Executor, Row};
+use jobmatch_store::testing::ScratchPostgres;
+use sqlx::Executor;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+
+/// The variable naming a PostgreSQL database to run on instead of SQLite.
+const DATABASE_URL_VAR: &str = "JOBMATCH_BENCH_DATABASE_URL";
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -54,8 +64,14 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/jobmatch"))
 }
 
-fn run(binary: &Path, args: &[&str]) -> String {
-    let output = Command::new(binary)
+/// Runs a `jobmatch` command on the bench's data: `database` is the PostgreSQL
+/// URL, if any (the data directory still holds what is not in the database).
+fn run(binary: &Path, database: Option<&str>, args: &[&str]) -> String {
+    let mut command = Command::new(binary);
+    if let Some(url) = database {
+        command.env("JOBMATCH_DATABASE_URL", url);
+    }
+    let output = command
         .args(args)
         .env("JOBMATCH_LOG", "warn")
         .stderr(Stdio::inherit())
@@ -69,11 +85,12 @@ fn run(binary: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-/// Generates and imports the data set unless `dir` already holds it.
-fn prepare(binary: &Path, dir: &Path, workers: usize, vacancies: usize) {
+/// Generates and imports the data set unless `dir` already holds it (on
+/// SQLite; a PostgreSQL schema is fresh and always imported into).
+fn prepare(binary: &Path, database: Option<&str>, dir: &Path, workers: usize, vacancies: usize) {
     let data = dir.join("data");
     let done = dir.join(format!("imported-{workers}-{vacancies}"));
-    if done.exists() {
+    if done.exists() && database.is_none() {
         return;
     }
     let generated = dir.join("gen");
@@ -81,6 +98,7 @@ fn prepare(binary: &Path, dir: &Path, workers: usize, vacancies: usize) {
     let started = Instant::now();
     run(
         binary,
+        None,
         &[
             "gen",
             "--workers",
@@ -97,6 +115,7 @@ fn prepare(binary: &Path, dir: &Path, workers: usize, vacancies: usize) {
         let file = generated.join(format!("{kind}.ndjson"));
         run(
             binary,
+            database,
             &[
                 "import",
                 kind,
@@ -112,11 +131,83 @@ fn prepare(binary: &Path, dir: &Path, workers: usize, vacancies: usize) {
         "generated and imported {workers} returnees and {vacancies} vacancies in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    std::fs::write(done, "").expect("marker written");
+    if database.is_none() {
+        std::fs::write(done, "").expect("marker written");
+    }
+}
+
+/// The tables a team would query instead, on the backend the server runs on.
+enum Naive {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Naive {
+    async fn vacancy_ids(&self, limit: usize) -> Vec<String> {
+        let statement =
+            "SELECT DISTINCT vacancy_id FROM vacancy_skills ORDER BY vacancy_id LIMIT $1";
+        let rows: Vec<String> = match self {
+            Naive::Sqlite(pool) => {
+                sqlx::query_scalar(statement)
+                    .bind(limit as i64)
+                    .fetch_all(pool)
+                    .await
+            }
+            Naive::Postgres(pool) => {
+                sqlx::query_scalar(statement)
+                    .bind(limit as i64)
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+        .expect("vacancy ids");
+        rows
+    }
+
+    /// [`NAIVE_TOP_20`] for one vacancy: how many workers it found.
+    async fn top_20(&self, vacancy_id: &str) -> usize {
+        match self {
+            Naive::Sqlite(pool) => sqlx::query(NAIVE_TOP_20)
+                .bind(vacancy_id)
+                .fetch_all(pool)
+                .await
+                .map(|rows| rows.len()),
+            Naive::Postgres(pool) => sqlx::query(NAIVE_TOP_20)
+                .bind(vacancy_id)
+                .fetch_all(pool)
+                .await
+                .map(|rows| rows.len()),
+        }
+        .expect("naive query")
+    }
+}
+
+/// The skill tables in the PostgreSQL schema the server runs on, filled from
+/// its stored documents.
+async fn naive_tables_postgres(url: &str) -> Naive {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .expect("naive database");
+    let statements = [
+        "CREATE TABLE worker_skills AS SELECT w.id AS worker_id, s->>'skill' AS skill, (s->>'level')::int AS level \
+         FROM workers w, jsonb_array_elements(w.body::jsonb -> 'skills') s",
+        "CREATE TABLE vacancy_skills AS SELECT v.id AS vacancy_id, s->>'skill' AS skill, (s->>'min_level')::int AS min_level \
+         FROM vacancies v, jsonb_array_elements(v.body::jsonb -> 'required_skills') s WHERE v.status = 'open'",
+        "CREATE INDEX worker_skills_by_skill ON worker_skills (skill, worker_id)",
+        "CREATE INDEX vacancy_skills_by_vacancy ON vacancy_skills (vacancy_id)",
+        "ANALYZE worker_skills",
+        "ANALYZE vacancy_skills",
+    ];
+    for statement in statements {
+        pool.execute(statement).await.expect("naive table built");
+    }
+    Naive::Postgres(pool)
 }
 
 /// The tables a team would query instead, filled from the stored documents.
-async fn naive_tables(dir: &Path) -> sqlx::SqlitePool {
+async fn naive_tables(dir: &Path) -> Naive {
     let path = dir.join("naive.db");
     let fresh = !path.exists();
     let options = SqliteConnectOptions::from_str(&format!("sqlite:{}", path.display()))
@@ -150,7 +241,7 @@ async fn naive_tables(dir: &Path) -> sqlx::SqlitePool {
                 .expect("naive table built");
         }
     }
-    pool
+    Naive::Sqlite(pool)
 }
 
 /// Vacancies measured each way in a row (see the measuring loop).
@@ -174,9 +265,13 @@ impl Drop for Server {
     }
 }
 
-fn serve(binary: &Path, data: &Path) -> Server {
+fn serve(binary: &Path, database: Option<&str>, data: &Path) -> Server {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(binary)
+    let mut command = Command::new(binary);
+    if let Some(url) = database {
+        command.env("JOBMATCH_DATABASE_URL", url);
+    }
+    let mut child = command
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .env("JOBMATCH_LOG", "warn")
@@ -234,9 +329,32 @@ fn main() {
         "{} is missing: cargo build --release -p jobmatch",
         binary.display()
     );
-    prepare(&binary, &dir, workers, vacancies);
+    // One thread for the client and its connection task: a multi-threaded runtime
+    // would add a wake-up across threads to every request (sqlx runs SQLite on its
+    // own thread either way).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let scratch = std::env::var(DATABASE_URL_VAR)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .map(|url| {
+            runtime
+                .block_on(ScratchPostgres::create(&url))
+                .unwrap_or_else(|error| panic!("{DATABASE_URL_VAR}: {error}"))
+        });
+    let database = scratch.as_ref().map(ScratchPostgres::url);
+    let backend = if database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    eprintln!("backend: {backend}");
+    prepare(&binary, database, &dir, workers, vacancies);
     let key = run(
         &binary,
+        database,
         &[
             "keys",
             "create",
@@ -254,29 +372,16 @@ fn main() {
     .trim()
     .to_string();
 
-    // One thread for the client and its connection task: a multi-threaded runtime
-    // would add a wake-up across threads to every request (sqlx runs SQLite on its
-    // own thread either way).
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     runtime.block_on(async {
-        let naive = naive_tables(&dir).await;
-        let ids: Vec<String> = sqlx::query(
-            "SELECT DISTINCT vacancy_id FROM vacancy_skills ORDER BY vacancy_id LIMIT $1",
-        )
-        .bind(rounds as i64)
-        .fetch_all(&naive)
-        .await
-        .expect("vacancy ids")
-        .iter()
-        .map(|row| row.get::<String, _>(0))
-        .collect();
+        let naive = match database {
+            Some(url) => naive_tables_postgres(url).await,
+            None => naive_tables(&dir).await,
+        };
+        let ids = naive.vacancy_ids(rounds).await;
         assert!(!ids.is_empty(), "no open vacancy with required skills");
 
         let started = Instant::now();
-        let server = serve(&binary, &dir.join("data"));
+        let server = serve(&binary, database, &dir.join("data"));
         let client = reqwest::Client::new();
         loop {
             let ready = client
@@ -338,11 +443,7 @@ fn main() {
                 .send()
                 .await
                 .expect("warm-up");
-            sqlx::query(NAIVE_TOP_20)
-                .bind(id)
-                .fetch_all(&naive)
-                .await
-                .expect("warm-up");
+            naive.top_20(id).await;
         }
         let mut http = Vec::with_capacity(ids.len());
         let mut ranked = Vec::with_capacity(ids.len());
@@ -379,13 +480,9 @@ fn main() {
             }
             for id in block {
                 let began = Instant::now();
-                let rows = sqlx::query(NAIVE_TOP_20)
-                    .bind(id)
-                    .fetch_all(&naive)
-                    .await
-                    .expect("naive query");
+                let found = naive.top_20(id).await;
                 sql.push(began.elapsed());
-                assert!(rows.len() <= 20);
+                assert!(found <= 20);
             }
         }
         http.sort();
@@ -393,15 +490,16 @@ fn main() {
         floor.sort();
         sql.sort();
         println!(
-            "candidates for {} vacancies, {workers} returnees, {vacancies} vacancies (ms):",
+            "candidates for {} vacancies, {workers} returnees, {vacancies} vacancies, on {backend} (ms):",
             ids.len()
         );
+        let naive_name = format!("{backend} GROUP BY skill overlap");
         println!("{:<48} {:>8} {:>8} {:>8}", "", "p50", "p90", "p99");
         for (name, times) in [
             ("HTTP GET /v1/vacancies/{id}/candidates", &http),
             ("  the same, ranked (weights in the request)", &ranked),
             ("HTTP GET /healthz (no work: the floor)", &floor),
-            ("SQLite GROUP BY skill overlap", &sql),
+            (naive_name.as_str(), &sql),
         ] {
             println!(
                 "{name:<48} {:>8.3} {:>8.3} {:>8.3}",
@@ -416,5 +514,11 @@ fn main() {
             millis(percentile(&sql, 0.5)) / millis(percentile(&ranked, 0.5))
         );
         drop(server);
+        if let Naive::Postgres(pool) = naive {
+            pool.close().await;
+        }
+        if let Some(scratch) = &scratch {
+            scratch.drop_schema().await;
+        }
     });
 }

@@ -5,11 +5,15 @@
 //! SEARCH_HTTP_VACANCIES=20000 SEARCH_HTTP_ROUNDS=10 cargo bench -p jobmatch-benches --bench search_http
 //! # keep the databases between runs (skips filling them when they hold the vacancies):
 //! SEARCH_HTTP_BENCH_DIR=/tmp/search-http-bench cargo bench -p jobmatch-benches --bench search_http
+//! # the store on PostgreSQL (a fresh schema of that database, dropped at the end):
+//! JOBMATCH_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
+//!   cargo bench -p jobmatch-benches --bench search_http
 //! ```
 //!
 //! Setup: the synthetic vacancies of `jobmatch_synthetic::search` (100,000 by default) and their
 //! 2,000 employers are written through `jobmatch_store::Store` into a SQLite
-//! database. The same texts (title, description, employer name, and the labels of
+//! database, or into a fresh PostgreSQL schema when `JOBMATCH_BENCH_DATABASE_URL`
+//! names a database (the FTS5 side stays SQLite, what it is compared with). The same texts (title, description, employer name, and the labels of
 //! the vacancy's occupation and skills) go into a SQLite FTS5 table in a second
 //! database file, with the filter columns beside them.
 //!
@@ -38,6 +42,7 @@ use jobmatch_api::limits::Limits;
 use jobmatch_api::server::StartOptions;
 use jobmatch_domain::Reference;
 use jobmatch_domain::resources::VacancyInput;
+use jobmatch_store::testing::ScratchPostgres;
 use jobmatch_store::{Columns, Entity, NewRecord, Store};
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -46,6 +51,9 @@ use sqlx::{AssertSqlSafe, Executor, Row};
 mod search_data;
 use jobmatch_synthetic::search::{EMPLOYERS, SyntheticVacancy, vacancies as synthetic_vacancies};
 use search_data::TEXT_QUERIES;
+
+/// The variable naming a PostgreSQL database to keep the store in instead of SQLite.
+const DATABASE_URL_VAR: &str = "JOBMATCH_BENCH_DATABASE_URL";
 
 /// One search as a user sends it: the text and the filters, as query parameters.
 struct Case {
@@ -392,9 +400,25 @@ async fn run(count: usize, rounds: usize, rebuilds: usize) {
     let directory = kept.as_deref().unwrap_or(temporary.path());
     std::fs::create_dir_all(directory).expect("bench directory");
     let database = directory.join("jobmatch.db");
-    let store = Store::connect(&format!("sqlite:{}", database.display()))
-        .await
-        .expect("store opens");
+    let scratch = match std::env::var(DATABASE_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(
+            ScratchPostgres::create(&url)
+                .await
+                .unwrap_or_else(|error| panic!("{DATABASE_URL_VAR}: {error}")),
+        ),
+        _ => None,
+    };
+    let store_url = match &scratch {
+        Some(scratch) => scratch.url().to_string(),
+        None => format!("sqlite:{}", database.display()),
+    };
+    let store = Store::connect(&store_url).await.expect("store opens");
+    let backend = if scratch.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("backend of the store: {backend}");
     let fts = open_fts(&directory.join("fts5.db")).await;
 
     let stored = store.count(Entity::Vacancy).await.expect("count") as usize;
@@ -450,7 +474,7 @@ async fn run(count: usize, rounds: usize, rebuilds: usize) {
     ready_times.sort();
     let size = directory_size(&last_index);
     println!(
-        "rebuild of {count} vacancies from SQLite, index removed: median search-ready {:.2} s (listening {}) over {rebuilds} runs; index on disk {:.1} MiB ({size} bytes)",
+        "rebuild of {count} vacancies from {backend}, index removed: median search-ready {:.2} s (listening {}) over {rebuilds} runs; index on disk {:.1} MiB ({size} bytes)",
         percentile(&ready_times, 0.5).as_secs_f64(),
         millis(percentile(&listening_times, 0.5)),
         size as f64 / (1024.0 * 1024.0),
@@ -530,6 +554,9 @@ async fn run(count: usize, rounds: usize, rebuilds: usize) {
         totals.push(format!("{:?} {ours}/{theirs}", case.q));
     }
     println!("matches, ours/FTS5 (sanity): {}", totals.join(", "));
+    if let Some(scratch) = &scratch {
+        scratch.drop_schema().await;
+    }
 }
 
 fn main() {

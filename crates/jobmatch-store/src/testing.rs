@@ -42,21 +42,27 @@ impl ScratchPostgres {
         let admin_url = std::env::var(POSTGRES_URL_VAR)
             .ok()
             .filter(|url| !url.trim().is_empty())?;
-        let schema = format!("jobmatch_test_{}", uuid::Uuid::new_v4().simple());
-        let mut connection = sqlx::PgConnection::connect(&admin_url)
+        let scratch = ScratchPostgres::create(&admin_url)
             .await
             .unwrap_or_else(|error| {
                 panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is unreachable: {error}")
             });
+        Some(scratch)
+    }
+
+    /// A fresh, empty schema in the database `admin_url` names (benches use
+    /// this to run on PostgreSQL: `JOBMATCH_BENCH_DATABASE_URL`).
+    pub async fn create(admin_url: &str) -> Result<ScratchPostgres, sqlx::Error> {
+        let schema = format!("jobmatch_test_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = sqlx::PgConnection::connect(admin_url).await?;
         connection
             .execute(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .await
-            .expect("create the scratch schema");
+            .await?;
         let _ = connection.close().await;
         let separator = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{separator}options[search_path]={schema}");
-        Some(ScratchPostgres {
-            admin_url,
+        Ok(ScratchPostgres {
+            admin_url: admin_url.to_string(),
             schema,
             url,
         })
