@@ -16,12 +16,12 @@ bin=$(realpath "$1"); database=$2; dir=$3
 workers=${WORKERS:-1000000}; vacancies=${VACANCIES:-100000}; replicas=${REPLICAS:-1}
 here=$(dirname "$(realpath "$0")")
 mkdir -p "$dir"; cd "$dir"
+rm -rf data-1 data-2
 if [ "$database" = sqlite ]; then
-  rm -rf data-1 data-2
-  export JOBMATCH_DATABASE_URL="sqlite:$dir/data-1/jobmatch.db"
+  # Replica 1 keeps the database in its data directory; replica 2 opens it there.
   mkdir -p data-1
+  export JOBMATCH_DATABASE_URL="sqlite:$dir/data-1/jobmatch.db"
 else
-  rm -rf data-1 data-2
   export JOBMATCH_DATABASE_URL=$database
 fi
 gen="gen-$workers-$vacancies"
